@@ -1,15 +1,22 @@
 package pluginhost
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/vire-dev/vire/sdk"
 )
 
 // BinaryPrefix starts the file name of every discoverable plugin binary.
@@ -84,4 +91,27 @@ func FileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// DescribeBinary runs `<path> describe` — no handshake, no environment — and
+// returns the plugin's self-description.
+func DescribeBinary(ctx context.Context, path string) (sdk.Description, error) {
+	if err := CheckBinary(path); err != nil {
+		return sdk.Description{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "describe")
+	cmd.Env = []string{}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return sdk.Description{}, fmt.Errorf("%s describe: %v: %s", path, err, strings.TrimSpace(stderr.String()))
+	}
+	var d sdk.Description
+	if err := json.Unmarshal(out, &d); err != nil {
+		return sdk.Description{}, fmt.Errorf("%s describe printed no valid description: %w", path, err)
+	}
+	return d, nil
 }

@@ -62,6 +62,8 @@ type Spec struct {
 	SHA256 string
 	// Env names host environment variables the plugin may see.
 	Env []string
+	// Dir is the plugin's working directory; "" means the host's.
+	Dir string
 }
 
 // Host owns every plugin process it started.
@@ -246,6 +248,7 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 		// thread; by then the plugin has been killed.
 		cmd := exec.Command(p.spec.Path)
 		cmd.Env = p.environment()
+		cmd.Dir = p.spec.Dir
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 		client := plugin.NewClient(&plugin.ClientConfig{
 			HandshakeConfig:  sdk.HandshakeConfig(),
