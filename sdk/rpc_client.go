@@ -15,17 +15,21 @@ import (
 // Conn is the host's view of one running plugin binary: the gRPC connection
 // and typed clients for the components it serves.
 type Conn struct {
-	plugin pb.PluginClient
-	blob   pb.BlobStoreClient
-	keys   pb.KeyProviderClient
+	plugin    pb.PluginClient
+	blob      pb.BlobStoreClient
+	keys      pb.KeyProviderClient
+	market    pb.MarketDataClient
+	portfolio pb.PortfolioSourceClient
 }
 
 // NewConn wraps a gRPC connection to a plugin.
 func NewConn(cc grpc.ClientConnInterface) *Conn {
 	return &Conn{
-		plugin: pb.NewPluginClient(cc),
-		blob:   pb.NewBlobStoreClient(cc),
-		keys:   pb.NewKeyProviderClient(cc),
+		plugin:    pb.NewPluginClient(cc),
+		blob:      pb.NewBlobStoreClient(cc),
+		keys:      pb.NewKeyProviderClient(cc),
+		market:    pb.NewMarketDataClient(cc),
+		portfolio: pb.NewPortfolioSourceClient(cc),
 	}
 }
 

@@ -65,6 +65,12 @@ func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	if cfg.Keys != nil {
 		pb.RegisterKeyProviderServer(s, &keyServer{k: cfg.Keys})
 	}
+	if m, ok := cfg.Source.(MarketData); ok {
+		pb.RegisterMarketDataServer(s, &marketServer{m: m})
+	}
+	if p, ok := cfg.Source.(PortfolioSource); ok {
+		pb.RegisterPortfolioSourceServer(s, &portfolioServer{p: p})
+	}
 	return nil
 }
 

@@ -1486,6 +1486,262 @@ func (x *KeyStatus) GetRotatable() bool {
 	return false
 }
 
+// Credentials are a tenant's own upstream credentials for one call. A
+// plugin must not store or log them.
+type Credentials struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ApiKey        string                 `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	Extra         map[string]string      `protobuf:"bytes,2,rep,name=extra,proto3" json:"extra,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credentials) Reset() {
+	*x = Credentials{}
+	mi := &file_plugin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credentials) ProtoMessage() {}
+
+func (x *Credentials) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
+func (*Credentials) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *Credentials) GetApiKey() string {
+	if x != nil {
+		return x.ApiKey
+	}
+	return ""
+}
+
+func (x *Credentials) GetExtra() map[string]string {
+	if x != nil {
+		return x.Extra
+	}
+	return nil
+}
+
+// MarketRequest carries the arguments of every MarketData call; each call
+// reads the fields it documents.
+type MarketRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Credentials   *Credentials           `protobuf:"bytes,1,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	Tickers       []string               `protobuf:"bytes,2,rep,name=tickers,proto3" json:"tickers,omitempty"`
+	Ticker        string                 `protobuf:"bytes,3,opt,name=ticker,proto3" json:"ticker,omitempty"`
+	From          string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
+	Period        string                 `protobuf:"bytes,6,opt,name=period,proto3" json:"period,omitempty"`
+	Exchange      string                 `protobuf:"bytes,7,opt,name=exchange,proto3" json:"exchange,omitempty"`
+	Date          string                 `protobuf:"bytes,8,opt,name=date,proto3" json:"date,omitempty"`
+	Symbols       []string               `protobuf:"bytes,9,rep,name=symbols,proto3" json:"symbols,omitempty"`
+	Query         string                 `protobuf:"bytes,10,opt,name=query,proto3" json:"query,omitempty"`
+	Limit         int32                  `protobuf:"varint,11,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarketRequest) Reset() {
+	*x = MarketRequest{}
+	mi := &file_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarketRequest) ProtoMessage() {}
+
+func (x *MarketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarketRequest.ProtoReflect.Descriptor instead.
+func (*MarketRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *MarketRequest) GetCredentials() *Credentials {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
+func (x *MarketRequest) GetTickers() []string {
+	if x != nil {
+		return x.Tickers
+	}
+	return nil
+}
+
+func (x *MarketRequest) GetTicker() string {
+	if x != nil {
+		return x.Ticker
+	}
+	return ""
+}
+
+func (x *MarketRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *MarketRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *MarketRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *MarketRequest) GetExchange() string {
+	if x != nil {
+		return x.Exchange
+	}
+	return ""
+}
+
+func (x *MarketRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *MarketRequest) GetSymbols() []string {
+	if x != nil {
+		return x.Symbols
+	}
+	return nil
+}
+
+func (x *MarketRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *MarketRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type PortfolioRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Credentials   *Credentials           `protobuf:"bytes,1,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	PortfolioId   string                 `protobuf:"bytes,2,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
+	HoldingId     string                 `protobuf:"bytes,3,opt,name=holding_id,json=holdingId,proto3" json:"holding_id,omitempty"`
+	From          string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortfolioRequest) Reset() {
+	*x = PortfolioRequest{}
+	mi := &file_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortfolioRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortfolioRequest) ProtoMessage() {}
+
+func (x *PortfolioRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortfolioRequest.ProtoReflect.Descriptor instead.
+func (*PortfolioRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PortfolioRequest) GetCredentials() *Credentials {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
+func (x *PortfolioRequest) GetPortfolioId() string {
+	if x != nil {
+		return x.PortfolioId
+	}
+	return ""
+}
+
+func (x *PortfolioRequest) GetHoldingId() string {
+	if x != nil {
+		return x.HoldingId
+	}
+	return ""
+}
+
+func (x *PortfolioRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *PortfolioRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -1584,7 +1840,34 @@ const file_plugin_proto_rawDesc = "" +
 	"\vmin_decrypt\x18\x02 \x01(\rR\n" +
 	"minDecrypt\x12\x1a\n" +
 	"\bversions\x18\x03 \x03(\rR\bversions\x12\x1c\n" +
-	"\trotatable\x18\x04 \x01(\bR\trotatable2\xcd\x01\n" +
+	"\trotatable\x18\x04 \x01(\bR\trotatable\"\x9e\x01\n" +
+	"\vCredentials\x12\x17\n" +
+	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12<\n" +
+	"\x05extra\x18\x02 \x03(\v2&.vire.plugin.v1.Credentials.ExtraEntryR\x05extra\x1a8\n" +
+	"\n" +
+	"ExtraEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x02\n" +
+	"\rMarketRequest\x12=\n" +
+	"\vcredentials\x18\x01 \x01(\v2\x1b.vire.plugin.v1.CredentialsR\vcredentials\x12\x18\n" +
+	"\atickers\x18\x02 \x03(\tR\atickers\x12\x16\n" +
+	"\x06ticker\x18\x03 \x01(\tR\x06ticker\x12\x12\n" +
+	"\x04from\x18\x04 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to\x12\x16\n" +
+	"\x06period\x18\x06 \x01(\tR\x06period\x12\x1a\n" +
+	"\bexchange\x18\a \x01(\tR\bexchange\x12\x12\n" +
+	"\x04date\x18\b \x01(\tR\x04date\x12\x18\n" +
+	"\asymbols\x18\t \x03(\tR\asymbols\x12\x14\n" +
+	"\x05query\x18\n" +
+	" \x01(\tR\x05query\x12\x14\n" +
+	"\x05limit\x18\v \x01(\x05R\x05limit\"\xb7\x01\n" +
+	"\x10PortfolioRequest\x12=\n" +
+	"\vcredentials\x18\x01 \x01(\v2\x1b.vire.plugin.v1.CredentialsR\vcredentials\x12!\n" +
+	"\fportfolio_id\x18\x02 \x01(\tR\vportfolioId\x12\x1d\n" +
+	"\n" +
+	"holding_id\x18\x03 \x01(\tR\tholdingId\x12\x12\n" +
+	"\x04from\x18\x04 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to2\xcd\x01\n" +
 	"\x06Plugin\x12>\n" +
 	"\bDescribe\x12\x15.vire.plugin.v1.Empty\x1a\x1b.vire.plugin.v1.JSONMessage\x12D\n" +
 	"\tConfigure\x12 .vire.plugin.v1.ConfigureRequest\x1a\x15.vire.plugin.v1.Empty\x12=\n" +
@@ -1606,7 +1889,24 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06Unwrap\x12\x1d.vire.plugin.v1.UnwrapRequest\x1a\x17.vire.plugin.v1.DataKey\x12C\n" +
 	"\x06Rewrap\x12\x1d.vire.plugin.v1.UnwrapRequest\x1a\x1a.vire.plugin.v1.WrappedKey\x12C\n" +
 	"\x06Rotate\x12\x1d.vire.plugin.v1.TenantRequest\x1a\x1a.vire.plugin.v1.KeyVersion\x12B\n" +
-	"\x06Status\x12\x1d.vire.plugin.v1.TenantRequest\x1a\x19.vire.plugin.v1.KeyStatusB6Z4github.com/vire-dev/vire/sdk/proto/pluginv1;pluginv1b\x06proto3"
+	"\x06Status\x12\x1d.vire.plugin.v1.TenantRequest\x1a\x19.vire.plugin.v1.KeyStatus2\x99\x05\n" +
+	"\n" +
+	"MarketData\x12D\n" +
+	"\x06Quotes\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12E\n" +
+	"\aHistory\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12I\n" +
+	"\vBulkLastDay\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12G\n" +
+	"\tDividends\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12D\n" +
+	"\x06Splits\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12J\n" +
+	"\fFundamentals\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12D\n" +
+	"\x06Search\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12M\n" +
+	"\x0fExchangeSymbols\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12C\n" +
+	"\x05Usage\x12\x1d.vire.plugin.v1.MarketRequest\x1a\x1b.vire.plugin.v1.JSONMessage2\xc0\x02\n" +
+	"\x0fPortfolioSource\x12K\n" +
+	"\n" +
+	"Portfolios\x12 .vire.plugin.v1.PortfolioRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12I\n" +
+	"\bHoldings\x12 .vire.plugin.v1.PortfolioRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12G\n" +
+	"\x06Trades\x12 .vire.plugin.v1.PortfolioRequest\x1a\x1b.vire.plugin.v1.JSONMessage\x12L\n" +
+	"\vPerformance\x12 .vire.plugin.v1.PortfolioRequest\x1a\x1b.vire.plugin.v1.JSONMessageB6Z4github.com/vire-dev/vire/sdk/proto/pluginv1;pluginv1b\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -1620,7 +1920,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_plugin_proto_goTypes = []any{
 	(*Empty)(nil),            // 0: vire.plugin.v1.Empty
 	(*ErrorInfo)(nil),        // 1: vire.plugin.v1.ErrorInfo
@@ -1650,6 +1950,10 @@ var file_plugin_proto_goTypes = []any{
 	(*TenantRequest)(nil),    // 25: vire.plugin.v1.TenantRequest
 	(*KeyVersion)(nil),       // 26: vire.plugin.v1.KeyVersion
 	(*KeyStatus)(nil),        // 27: vire.plugin.v1.KeyStatus
+	(*Credentials)(nil),      // 28: vire.plugin.v1.Credentials
+	(*MarketRequest)(nil),    // 29: vire.plugin.v1.MarketRequest
+	(*PortfolioRequest)(nil), // 30: vire.plugin.v1.PortfolioRequest
+	nil,                      // 31: vire.plugin.v1.Credentials.ExtraEntry
 }
 var file_plugin_proto_depIdxs = []int32{
 	2,  // 0: vire.plugin.v1.ErrorInfo.config_errors:type_name -> vire.plugin.v1.ConfigError
@@ -1663,47 +1967,76 @@ var file_plugin_proto_depIdxs = []int32{
 	6,  // 8: vire.plugin.v1.Version.meta:type_name -> vire.plugin.v1.Meta
 	19, // 9: vire.plugin.v1.VersionsResponse.versions:type_name -> vire.plugin.v1.Version
 	21, // 10: vire.plugin.v1.UnwrapRequest.wrapped:type_name -> vire.plugin.v1.WrappedKey
-	0,  // 11: vire.plugin.v1.Plugin.Describe:input_type -> vire.plugin.v1.Empty
-	5,  // 12: vire.plugin.v1.Plugin.Configure:input_type -> vire.plugin.v1.ConfigureRequest
-	4,  // 13: vire.plugin.v1.Plugin.Health:input_type -> vire.plugin.v1.ComponentRef
-	7,  // 14: vire.plugin.v1.BlobStore.Get:input_type -> vire.plugin.v1.KeyRequest
-	7,  // 15: vire.plugin.v1.BlobStore.GetStream:input_type -> vire.plugin.v1.KeyRequest
-	11, // 16: vire.plugin.v1.BlobStore.Put:input_type -> vire.plugin.v1.PutRequest
-	14, // 17: vire.plugin.v1.BlobStore.PutStream:input_type -> vire.plugin.v1.PutChunk
-	15, // 18: vire.plugin.v1.BlobStore.Delete:input_type -> vire.plugin.v1.DeleteRequest
-	7,  // 19: vire.plugin.v1.BlobStore.Stat:input_type -> vire.plugin.v1.KeyRequest
-	16, // 20: vire.plugin.v1.BlobStore.List:input_type -> vire.plugin.v1.ListRequest
-	7,  // 21: vire.plugin.v1.BlobStore.Versions:input_type -> vire.plugin.v1.KeyRequest
-	8,  // 22: vire.plugin.v1.BlobStore.GetVersion:input_type -> vire.plugin.v1.VersionRequest
-	0,  // 23: vire.plugin.v1.BlobStore.Close:input_type -> vire.plugin.v1.Empty
-	22, // 24: vire.plugin.v1.KeyProvider.Wrap:input_type -> vire.plugin.v1.WrapRequest
-	23, // 25: vire.plugin.v1.KeyProvider.Unwrap:input_type -> vire.plugin.v1.UnwrapRequest
-	23, // 26: vire.plugin.v1.KeyProvider.Rewrap:input_type -> vire.plugin.v1.UnwrapRequest
-	25, // 27: vire.plugin.v1.KeyProvider.Rotate:input_type -> vire.plugin.v1.TenantRequest
-	25, // 28: vire.plugin.v1.KeyProvider.Status:input_type -> vire.plugin.v1.TenantRequest
-	3,  // 29: vire.plugin.v1.Plugin.Describe:output_type -> vire.plugin.v1.JSONMessage
-	0,  // 30: vire.plugin.v1.Plugin.Configure:output_type -> vire.plugin.v1.Empty
-	0,  // 31: vire.plugin.v1.Plugin.Health:output_type -> vire.plugin.v1.Empty
-	9,  // 32: vire.plugin.v1.BlobStore.Get:output_type -> vire.plugin.v1.Blob
-	12, // 33: vire.plugin.v1.BlobStore.GetStream:output_type -> vire.plugin.v1.Chunk
-	6,  // 34: vire.plugin.v1.BlobStore.Put:output_type -> vire.plugin.v1.Meta
-	6,  // 35: vire.plugin.v1.BlobStore.PutStream:output_type -> vire.plugin.v1.Meta
-	0,  // 36: vire.plugin.v1.BlobStore.Delete:output_type -> vire.plugin.v1.Empty
-	6,  // 37: vire.plugin.v1.BlobStore.Stat:output_type -> vire.plugin.v1.Meta
-	18, // 38: vire.plugin.v1.BlobStore.List:output_type -> vire.plugin.v1.ListResponse
-	20, // 39: vire.plugin.v1.BlobStore.Versions:output_type -> vire.plugin.v1.VersionsResponse
-	9,  // 40: vire.plugin.v1.BlobStore.GetVersion:output_type -> vire.plugin.v1.Blob
-	0,  // 41: vire.plugin.v1.BlobStore.Close:output_type -> vire.plugin.v1.Empty
-	21, // 42: vire.plugin.v1.KeyProvider.Wrap:output_type -> vire.plugin.v1.WrappedKey
-	24, // 43: vire.plugin.v1.KeyProvider.Unwrap:output_type -> vire.plugin.v1.DataKey
-	21, // 44: vire.plugin.v1.KeyProvider.Rewrap:output_type -> vire.plugin.v1.WrappedKey
-	26, // 45: vire.plugin.v1.KeyProvider.Rotate:output_type -> vire.plugin.v1.KeyVersion
-	27, // 46: vire.plugin.v1.KeyProvider.Status:output_type -> vire.plugin.v1.KeyStatus
-	29, // [29:47] is the sub-list for method output_type
-	11, // [11:29] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	31, // 11: vire.plugin.v1.Credentials.extra:type_name -> vire.plugin.v1.Credentials.ExtraEntry
+	28, // 12: vire.plugin.v1.MarketRequest.credentials:type_name -> vire.plugin.v1.Credentials
+	28, // 13: vire.plugin.v1.PortfolioRequest.credentials:type_name -> vire.plugin.v1.Credentials
+	0,  // 14: vire.plugin.v1.Plugin.Describe:input_type -> vire.plugin.v1.Empty
+	5,  // 15: vire.plugin.v1.Plugin.Configure:input_type -> vire.plugin.v1.ConfigureRequest
+	4,  // 16: vire.plugin.v1.Plugin.Health:input_type -> vire.plugin.v1.ComponentRef
+	7,  // 17: vire.plugin.v1.BlobStore.Get:input_type -> vire.plugin.v1.KeyRequest
+	7,  // 18: vire.plugin.v1.BlobStore.GetStream:input_type -> vire.plugin.v1.KeyRequest
+	11, // 19: vire.plugin.v1.BlobStore.Put:input_type -> vire.plugin.v1.PutRequest
+	14, // 20: vire.plugin.v1.BlobStore.PutStream:input_type -> vire.plugin.v1.PutChunk
+	15, // 21: vire.plugin.v1.BlobStore.Delete:input_type -> vire.plugin.v1.DeleteRequest
+	7,  // 22: vire.plugin.v1.BlobStore.Stat:input_type -> vire.plugin.v1.KeyRequest
+	16, // 23: vire.plugin.v1.BlobStore.List:input_type -> vire.plugin.v1.ListRequest
+	7,  // 24: vire.plugin.v1.BlobStore.Versions:input_type -> vire.plugin.v1.KeyRequest
+	8,  // 25: vire.plugin.v1.BlobStore.GetVersion:input_type -> vire.plugin.v1.VersionRequest
+	0,  // 26: vire.plugin.v1.BlobStore.Close:input_type -> vire.plugin.v1.Empty
+	22, // 27: vire.plugin.v1.KeyProvider.Wrap:input_type -> vire.plugin.v1.WrapRequest
+	23, // 28: vire.plugin.v1.KeyProvider.Unwrap:input_type -> vire.plugin.v1.UnwrapRequest
+	23, // 29: vire.plugin.v1.KeyProvider.Rewrap:input_type -> vire.plugin.v1.UnwrapRequest
+	25, // 30: vire.plugin.v1.KeyProvider.Rotate:input_type -> vire.plugin.v1.TenantRequest
+	25, // 31: vire.plugin.v1.KeyProvider.Status:input_type -> vire.plugin.v1.TenantRequest
+	29, // 32: vire.plugin.v1.MarketData.Quotes:input_type -> vire.plugin.v1.MarketRequest
+	29, // 33: vire.plugin.v1.MarketData.History:input_type -> vire.plugin.v1.MarketRequest
+	29, // 34: vire.plugin.v1.MarketData.BulkLastDay:input_type -> vire.plugin.v1.MarketRequest
+	29, // 35: vire.plugin.v1.MarketData.Dividends:input_type -> vire.plugin.v1.MarketRequest
+	29, // 36: vire.plugin.v1.MarketData.Splits:input_type -> vire.plugin.v1.MarketRequest
+	29, // 37: vire.plugin.v1.MarketData.Fundamentals:input_type -> vire.plugin.v1.MarketRequest
+	29, // 38: vire.plugin.v1.MarketData.Search:input_type -> vire.plugin.v1.MarketRequest
+	29, // 39: vire.plugin.v1.MarketData.ExchangeSymbols:input_type -> vire.plugin.v1.MarketRequest
+	29, // 40: vire.plugin.v1.MarketData.Usage:input_type -> vire.plugin.v1.MarketRequest
+	30, // 41: vire.plugin.v1.PortfolioSource.Portfolios:input_type -> vire.plugin.v1.PortfolioRequest
+	30, // 42: vire.plugin.v1.PortfolioSource.Holdings:input_type -> vire.plugin.v1.PortfolioRequest
+	30, // 43: vire.plugin.v1.PortfolioSource.Trades:input_type -> vire.plugin.v1.PortfolioRequest
+	30, // 44: vire.plugin.v1.PortfolioSource.Performance:input_type -> vire.plugin.v1.PortfolioRequest
+	3,  // 45: vire.plugin.v1.Plugin.Describe:output_type -> vire.plugin.v1.JSONMessage
+	0,  // 46: vire.plugin.v1.Plugin.Configure:output_type -> vire.plugin.v1.Empty
+	0,  // 47: vire.plugin.v1.Plugin.Health:output_type -> vire.plugin.v1.Empty
+	9,  // 48: vire.plugin.v1.BlobStore.Get:output_type -> vire.plugin.v1.Blob
+	12, // 49: vire.plugin.v1.BlobStore.GetStream:output_type -> vire.plugin.v1.Chunk
+	6,  // 50: vire.plugin.v1.BlobStore.Put:output_type -> vire.plugin.v1.Meta
+	6,  // 51: vire.plugin.v1.BlobStore.PutStream:output_type -> vire.plugin.v1.Meta
+	0,  // 52: vire.plugin.v1.BlobStore.Delete:output_type -> vire.plugin.v1.Empty
+	6,  // 53: vire.plugin.v1.BlobStore.Stat:output_type -> vire.plugin.v1.Meta
+	18, // 54: vire.plugin.v1.BlobStore.List:output_type -> vire.plugin.v1.ListResponse
+	20, // 55: vire.plugin.v1.BlobStore.Versions:output_type -> vire.plugin.v1.VersionsResponse
+	9,  // 56: vire.plugin.v1.BlobStore.GetVersion:output_type -> vire.plugin.v1.Blob
+	0,  // 57: vire.plugin.v1.BlobStore.Close:output_type -> vire.plugin.v1.Empty
+	21, // 58: vire.plugin.v1.KeyProvider.Wrap:output_type -> vire.plugin.v1.WrappedKey
+	24, // 59: vire.plugin.v1.KeyProvider.Unwrap:output_type -> vire.plugin.v1.DataKey
+	21, // 60: vire.plugin.v1.KeyProvider.Rewrap:output_type -> vire.plugin.v1.WrappedKey
+	26, // 61: vire.plugin.v1.KeyProvider.Rotate:output_type -> vire.plugin.v1.KeyVersion
+	27, // 62: vire.plugin.v1.KeyProvider.Status:output_type -> vire.plugin.v1.KeyStatus
+	3,  // 63: vire.plugin.v1.MarketData.Quotes:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 64: vire.plugin.v1.MarketData.History:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 65: vire.plugin.v1.MarketData.BulkLastDay:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 66: vire.plugin.v1.MarketData.Dividends:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 67: vire.plugin.v1.MarketData.Splits:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 68: vire.plugin.v1.MarketData.Fundamentals:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 69: vire.plugin.v1.MarketData.Search:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 70: vire.plugin.v1.MarketData.ExchangeSymbols:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 71: vire.plugin.v1.MarketData.Usage:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 72: vire.plugin.v1.PortfolioSource.Portfolios:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 73: vire.plugin.v1.PortfolioSource.Holdings:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 74: vire.plugin.v1.PortfolioSource.Trades:output_type -> vire.plugin.v1.JSONMessage
+	3,  // 75: vire.plugin.v1.PortfolioSource.Performance:output_type -> vire.plugin.v1.JSONMessage
+	45, // [45:76] is the sub-list for method output_type
+	14, // [14:45] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1717,9 +2050,9 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   5,
 		},
 		GoTypes:           file_plugin_proto_goTypes,
 		DependencyIndexes: file_plugin_proto_depIdxs,

@@ -905,3 +905,633 @@ var KeyProvider_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "plugin.proto",
 }
+
+const (
+	MarketData_Quotes_FullMethodName          = "/vire.plugin.v1.MarketData/Quotes"
+	MarketData_History_FullMethodName         = "/vire.plugin.v1.MarketData/History"
+	MarketData_BulkLastDay_FullMethodName     = "/vire.plugin.v1.MarketData/BulkLastDay"
+	MarketData_Dividends_FullMethodName       = "/vire.plugin.v1.MarketData/Dividends"
+	MarketData_Splits_FullMethodName          = "/vire.plugin.v1.MarketData/Splits"
+	MarketData_Fundamentals_FullMethodName    = "/vire.plugin.v1.MarketData/Fundamentals"
+	MarketData_Search_FullMethodName          = "/vire.plugin.v1.MarketData/Search"
+	MarketData_ExchangeSymbols_FullMethodName = "/vire.plugin.v1.MarketData/ExchangeSymbols"
+	MarketData_Usage_FullMethodName           = "/vire.plugin.v1.MarketData/Usage"
+)
+
+// MarketDataClient is the client API for MarketData service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// MarketData and PortfolioSource answer with the JSON encoding of the sdk
+// result types (sdk.Quote, sdk.Bar, ...): those Go types, versioned with this
+// protocol, are the schema.
+type MarketDataClient interface {
+	Quotes(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	History(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	BulkLastDay(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Dividends(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Splits(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Fundamentals(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Search(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	ExchangeSymbols(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Usage(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+}
+
+type marketDataClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewMarketDataClient(cc grpc.ClientConnInterface) MarketDataClient {
+	return &marketDataClient{cc}
+}
+
+func (c *marketDataClient) Quotes(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_Quotes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) History(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_History_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) BulkLastDay(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_BulkLastDay_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) Dividends(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_Dividends_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) Splits(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_Splits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) Fundamentals(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_Fundamentals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) Search(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_Search_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) ExchangeSymbols(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_ExchangeSymbols_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *marketDataClient) Usage(ctx context.Context, in *MarketRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, MarketData_Usage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// MarketDataServer is the server API for MarketData service.
+// All implementations must embed UnimplementedMarketDataServer
+// for forward compatibility.
+//
+// MarketData and PortfolioSource answer with the JSON encoding of the sdk
+// result types (sdk.Quote, sdk.Bar, ...): those Go types, versioned with this
+// protocol, are the schema.
+type MarketDataServer interface {
+	Quotes(context.Context, *MarketRequest) (*JSONMessage, error)
+	History(context.Context, *MarketRequest) (*JSONMessage, error)
+	BulkLastDay(context.Context, *MarketRequest) (*JSONMessage, error)
+	Dividends(context.Context, *MarketRequest) (*JSONMessage, error)
+	Splits(context.Context, *MarketRequest) (*JSONMessage, error)
+	Fundamentals(context.Context, *MarketRequest) (*JSONMessage, error)
+	Search(context.Context, *MarketRequest) (*JSONMessage, error)
+	ExchangeSymbols(context.Context, *MarketRequest) (*JSONMessage, error)
+	Usage(context.Context, *MarketRequest) (*JSONMessage, error)
+	mustEmbedUnimplementedMarketDataServer()
+}
+
+// UnimplementedMarketDataServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedMarketDataServer struct{}
+
+func (UnimplementedMarketDataServer) Quotes(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Quotes not implemented")
+}
+func (UnimplementedMarketDataServer) History(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method History not implemented")
+}
+func (UnimplementedMarketDataServer) BulkLastDay(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method BulkLastDay not implemented")
+}
+func (UnimplementedMarketDataServer) Dividends(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Dividends not implemented")
+}
+func (UnimplementedMarketDataServer) Splits(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Splits not implemented")
+}
+func (UnimplementedMarketDataServer) Fundamentals(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Fundamentals not implemented")
+}
+func (UnimplementedMarketDataServer) Search(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Search not implemented")
+}
+func (UnimplementedMarketDataServer) ExchangeSymbols(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExchangeSymbols not implemented")
+}
+func (UnimplementedMarketDataServer) Usage(context.Context, *MarketRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Usage not implemented")
+}
+func (UnimplementedMarketDataServer) mustEmbedUnimplementedMarketDataServer() {}
+func (UnimplementedMarketDataServer) testEmbeddedByValue()                    {}
+
+// UnsafeMarketDataServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to MarketDataServer will
+// result in compilation errors.
+type UnsafeMarketDataServer interface {
+	mustEmbedUnimplementedMarketDataServer()
+}
+
+func RegisterMarketDataServer(s grpc.ServiceRegistrar, srv MarketDataServer) {
+	// If the following call panics, it indicates UnimplementedMarketDataServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&MarketData_ServiceDesc, srv)
+}
+
+func _MarketData_Quotes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).Quotes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_Quotes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).Quotes(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_History_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).History(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_History_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).History(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_BulkLastDay_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).BulkLastDay(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_BulkLastDay_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).BulkLastDay(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_Dividends_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).Dividends(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_Dividends_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).Dividends(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_Splits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).Splits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_Splits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).Splits(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_Fundamentals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).Fundamentals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_Fundamentals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).Fundamentals(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_Search_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).Search(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_Search_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).Search(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_ExchangeSymbols_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).ExchangeSymbols(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_ExchangeSymbols_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).ExchangeSymbols(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MarketData_Usage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarketRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MarketDataServer).Usage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MarketData_Usage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MarketDataServer).Usage(ctx, req.(*MarketRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// MarketData_ServiceDesc is the grpc.ServiceDesc for MarketData service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var MarketData_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "vire.plugin.v1.MarketData",
+	HandlerType: (*MarketDataServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Quotes",
+			Handler:    _MarketData_Quotes_Handler,
+		},
+		{
+			MethodName: "History",
+			Handler:    _MarketData_History_Handler,
+		},
+		{
+			MethodName: "BulkLastDay",
+			Handler:    _MarketData_BulkLastDay_Handler,
+		},
+		{
+			MethodName: "Dividends",
+			Handler:    _MarketData_Dividends_Handler,
+		},
+		{
+			MethodName: "Splits",
+			Handler:    _MarketData_Splits_Handler,
+		},
+		{
+			MethodName: "Fundamentals",
+			Handler:    _MarketData_Fundamentals_Handler,
+		},
+		{
+			MethodName: "Search",
+			Handler:    _MarketData_Search_Handler,
+		},
+		{
+			MethodName: "ExchangeSymbols",
+			Handler:    _MarketData_ExchangeSymbols_Handler,
+		},
+		{
+			MethodName: "Usage",
+			Handler:    _MarketData_Usage_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "plugin.proto",
+}
+
+const (
+	PortfolioSource_Portfolios_FullMethodName  = "/vire.plugin.v1.PortfolioSource/Portfolios"
+	PortfolioSource_Holdings_FullMethodName    = "/vire.plugin.v1.PortfolioSource/Holdings"
+	PortfolioSource_Trades_FullMethodName      = "/vire.plugin.v1.PortfolioSource/Trades"
+	PortfolioSource_Performance_FullMethodName = "/vire.plugin.v1.PortfolioSource/Performance"
+)
+
+// PortfolioSourceClient is the client API for PortfolioSource service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type PortfolioSourceClient interface {
+	Portfolios(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Holdings(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Trades(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+	Performance(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error)
+}
+
+type portfolioSourceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPortfolioSourceClient(cc grpc.ClientConnInterface) PortfolioSourceClient {
+	return &portfolioSourceClient{cc}
+}
+
+func (c *portfolioSourceClient) Portfolios(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, PortfolioSource_Portfolios_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *portfolioSourceClient) Holdings(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, PortfolioSource_Holdings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *portfolioSourceClient) Trades(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, PortfolioSource_Trades_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *portfolioSourceClient) Performance(ctx context.Context, in *PortfolioRequest, opts ...grpc.CallOption) (*JSONMessage, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JSONMessage)
+	err := c.cc.Invoke(ctx, PortfolioSource_Performance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PortfolioSourceServer is the server API for PortfolioSource service.
+// All implementations must embed UnimplementedPortfolioSourceServer
+// for forward compatibility.
+type PortfolioSourceServer interface {
+	Portfolios(context.Context, *PortfolioRequest) (*JSONMessage, error)
+	Holdings(context.Context, *PortfolioRequest) (*JSONMessage, error)
+	Trades(context.Context, *PortfolioRequest) (*JSONMessage, error)
+	Performance(context.Context, *PortfolioRequest) (*JSONMessage, error)
+	mustEmbedUnimplementedPortfolioSourceServer()
+}
+
+// UnimplementedPortfolioSourceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPortfolioSourceServer struct{}
+
+func (UnimplementedPortfolioSourceServer) Portfolios(context.Context, *PortfolioRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Portfolios not implemented")
+}
+func (UnimplementedPortfolioSourceServer) Holdings(context.Context, *PortfolioRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Holdings not implemented")
+}
+func (UnimplementedPortfolioSourceServer) Trades(context.Context, *PortfolioRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Trades not implemented")
+}
+func (UnimplementedPortfolioSourceServer) Performance(context.Context, *PortfolioRequest) (*JSONMessage, error) {
+	return nil, status.Error(codes.Unimplemented, "method Performance not implemented")
+}
+func (UnimplementedPortfolioSourceServer) mustEmbedUnimplementedPortfolioSourceServer() {}
+func (UnimplementedPortfolioSourceServer) testEmbeddedByValue()                         {}
+
+// UnsafePortfolioSourceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PortfolioSourceServer will
+// result in compilation errors.
+type UnsafePortfolioSourceServer interface {
+	mustEmbedUnimplementedPortfolioSourceServer()
+}
+
+func RegisterPortfolioSourceServer(s grpc.ServiceRegistrar, srv PortfolioSourceServer) {
+	// If the following call panics, it indicates UnimplementedPortfolioSourceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PortfolioSource_ServiceDesc, srv)
+}
+
+func _PortfolioSource_Portfolios_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PortfolioRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PortfolioSourceServer).Portfolios(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PortfolioSource_Portfolios_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PortfolioSourceServer).Portfolios(ctx, req.(*PortfolioRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PortfolioSource_Holdings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PortfolioRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PortfolioSourceServer).Holdings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PortfolioSource_Holdings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PortfolioSourceServer).Holdings(ctx, req.(*PortfolioRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PortfolioSource_Trades_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PortfolioRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PortfolioSourceServer).Trades(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PortfolioSource_Trades_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PortfolioSourceServer).Trades(ctx, req.(*PortfolioRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PortfolioSource_Performance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PortfolioRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PortfolioSourceServer).Performance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PortfolioSource_Performance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PortfolioSourceServer).Performance(ctx, req.(*PortfolioRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// PortfolioSource_ServiceDesc is the grpc.ServiceDesc for PortfolioSource service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PortfolioSource_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "vire.plugin.v1.PortfolioSource",
+	HandlerType: (*PortfolioSourceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Portfolios",
+			Handler:    _PortfolioSource_Portfolios_Handler,
+		},
+		{
+			MethodName: "Holdings",
+			Handler:    _PortfolioSource_Holdings_Handler,
+		},
+		{
+			MethodName: "Trades",
+			Handler:    _PortfolioSource_Trades_Handler,
+		},
+		{
+			MethodName: "Performance",
+			Handler:    _PortfolioSource_Performance_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "plugin.proto",
+}
