@@ -11,12 +11,7 @@ import (
 // BlobStore configures the plugin's storage component and returns it,
 // supervised: calls survive a plugin restart where that is safe.
 func (p *Plugin) BlobStore(ctx context.Context, cfg sdk.ConfigValue) (sdk.BlobStore, error) {
-	if err := p.configure(ctx, sdk.KindStorage, cfg, func(i *instance) sdk.Plugin {
-		if i.blob == nil {
-			return nil
-		}
-		return i.blob
-	}); err != nil {
+	if err := p.configure(ctx, sdk.KindStorage, cfg); err != nil {
 		return nil, err
 	}
 	return &blobStore{p: p}, nil
@@ -25,12 +20,7 @@ func (p *Plugin) BlobStore(ctx context.Context, cfg sdk.ConfigValue) (sdk.BlobSt
 // KeyProvider configures the plugin's keys component and returns it,
 // supervised.
 func (p *Plugin) KeyProvider(ctx context.Context, cfg sdk.ConfigValue) (sdk.KeyProvider, error) {
-	if err := p.configure(ctx, sdk.KindKeys, cfg, func(i *instance) sdk.Plugin {
-		if i.keys == nil {
-			return nil
-		}
-		return i.keys
-	}); err != nil {
+	if err := p.configure(ctx, sdk.KindKeys, cfg); err != nil {
 		return nil, err
 	}
 	return &keyProvider{p: p}, nil

@@ -64,6 +64,9 @@ type Spec struct {
 	Env []string
 	// Dir is the plugin's working directory; "" means the host's.
 	Dir string
+	// Role says what the host uses this process for (e.g. `storage` or
+	// `source "eodhd" "market"`), for logs and status.
+	Role string
 }
 
 // Host owns every plugin process it started.
@@ -115,7 +118,7 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	p := &Plugin{
 		host:    h,
 		spec:    spec,
-		log:     h.log.Named(spec.Name),
+		log:     h.log.Named(spec.Name).With("role", spec.Role),
 		configs: map[sdk.ComponentKind]sdk.ConfigValue{},
 		stop:    make(chan struct{}),
 	}
@@ -175,6 +178,8 @@ type instance struct {
 	desc    sdk.Description
 	blob    sdk.BlobStore
 	keys    sdk.KeyProvider
+	market  sdk.MarketData
+	folio   sdk.PortfolioSource
 	release chan struct{}
 	once    sync.Once
 }
@@ -305,6 +310,12 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 	}
 	if k, err := inst.conn.KeyProvider(desc); err == nil {
 		inst.keys = k
+	}
+	if m, err := inst.conn.MarketData(desc); err == nil {
+		inst.market = m
+	}
+	if f, err := inst.conn.PortfolioSource(desc); err == nil {
+		inst.folio = f
 	}
 	return inst, nil
 }

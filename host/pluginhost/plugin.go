@@ -46,6 +46,7 @@ type Plugin struct {
 // Status is what /api/plugins reports about a plugin.
 type Status struct {
 	Name      string   `json:"name"`
+	Role      string   `json:"role,omitempty"`
 	Path      string   `json:"path"`
 	Version   string   `json:"version"`
 	Protocol  int      `json:"protocol_version"`
@@ -71,7 +72,7 @@ func (p *Plugin) Description() sdk.Description {
 func (p *Plugin) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Status{Name: p.spec.Name, Path: p.spec.Path, State: p.state, Restarts: p.restarts, LastError: p.lastErr, Pinned: p.spec.SHA256 != ""}
+	st := Status{Name: p.spec.Name, Role: p.spec.Role, Path: p.spec.Path, State: p.state, Restarts: p.restarts, LastError: p.lastErr, Pinned: p.spec.SHA256 != ""}
 	if p.inst != nil {
 		st.Version = p.inst.desc.Version
 		st.Protocol = p.inst.desc.ProtocolVersion
@@ -149,16 +150,25 @@ func (p *Plugin) restartLocked(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
+// component returns the instance's client for a component kind, or nil.
+func (i *instance) component(kind sdk.ComponentKind) sdk.Plugin {
+	switch {
+	case kind == sdk.KindStorage && i.blob != nil:
+		return i.blob
+	case kind == sdk.KindKeys && i.keys != nil:
+		return i.keys
+	case kind == sdk.KindSource && i.market != nil:
+		return i.market
+	case kind == sdk.KindSource && i.folio != nil:
+		return i.folio
+	}
+	return nil
+}
+
 // replayLocked configures a fresh instance the way the last one was.
 func (p *Plugin) replayLocked(ctx context.Context, inst *instance) error {
 	for kind, cfg := range p.configs {
-		var c sdk.Plugin
-		switch kind {
-		case sdk.KindStorage:
-			c = inst.blob
-		case sdk.KindKeys:
-			c = inst.keys
-		}
+		c := inst.component(kind)
 		if c == nil {
 			return fmt.Errorf("plugin %s no longer serves a %s component", p.spec.Name, kind)
 		}
@@ -232,14 +242,7 @@ func (p *Plugin) Health(ctx context.Context) error {
 		}
 		p.mu.Unlock()
 		for _, k := range kinds {
-			var c sdk.Plugin
-			switch k {
-			case sdk.KindStorage:
-				c = i.blob
-			case sdk.KindKeys:
-				c = i.keys
-			}
-			if c != nil {
+			if c := i.component(k); c != nil {
 				if err := c.Health(ctx); err != nil {
 					return fmt.Errorf("plugin %s %s: %w", p.spec.Name, k, err)
 				}
@@ -284,9 +287,9 @@ func (p *Plugin) PID() int {
 	return 0
 }
 
-func (p *Plugin) configure(ctx context.Context, kind sdk.ComponentKind, cfg sdk.ConfigValue, get func(*instance) sdk.Plugin) error {
+func (p *Plugin) configure(ctx context.Context, kind sdk.ComponentKind, cfg sdk.ConfigValue) error {
 	err := p.do(ctx, "configure", true, func(i *instance) error {
-		c := get(i)
+		c := i.component(kind)
 		if c == nil {
 			return fmt.Errorf("%w: plugin %s serves no %s component", sdk.ErrUnsupported, p.spec.Name, kind)
 		}
