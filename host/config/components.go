@@ -22,7 +22,7 @@ import (
 func (c *Config) DecodeComponents(ctx context.Context, src SchemaSource) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, comp := range c.Components() {
-		if comp.Body == nil {
+		if comp.Body == nil || comp.invalid {
 			continue
 		}
 		schema, err := src.Schema(ctx, comp.Kind, comp.Plugin)
@@ -80,7 +80,6 @@ func ctyType(t sdk.AttrType) cty.Type {
 func (c *Config) decodeComponent(comp *Component, schema sdk.ConfigSchema) hcl.Diagnostics {
 	comp.Schema = schema
 	comp.Value = nil
-	comp.decoded = false
 	comp.attrRanges = map[string]hcl.Range{}
 	comp.sensitive = map[string]bool{}
 	spec := Spec(schema)
@@ -141,7 +140,6 @@ func (c *Config) decodeComponent(comp *Component, schema sdk.ConfigSchema) hcl.D
 		return append(diags, c.configErrorDiags(comp, err, "")...)
 	}
 	comp.Value = done
-	comp.decoded = true
 	return diags
 }
 

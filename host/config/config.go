@@ -140,7 +140,9 @@ type Component struct {
 	// sensitive names the attributes whose values must be hidden: those the
 	// schema marks sensitive and those computed from sensitive variables.
 	sensitive map[string]bool
-	decoded   bool
+	// invalid is set when the block's labels were rejected; it is not
+	// decoded, since its plugin cannot be looked up.
+	invalid bool
 }
 
 // Redacted returns the component's value with every sensitive attribute

@@ -331,10 +331,11 @@ func (c *Config) decodeComponentsBlocks(m *merged) hcl.Diagnostics {
 			diags = append(diags, duplicate(string(kind)+" block", blocks[0].DeclRange, b.DeclRange))
 		}
 		b := blocks[0]
-		diags = append(diags, checkLabel("plugin name", b.Plugin, b.PluginRange)...)
+		ld := checkLabel("plugin name", b.Plugin, b.PluginRange)
+		diags = append(diags, ld...)
 		return &Component{
 			Kind: kind, Plugin: b.Plugin, Name: string(kind), Body: b.Body,
-			DeclRange: b.DeclRange, LabelRange: b.PluginRange,
+			DeclRange: b.DeclRange, LabelRange: b.PluginRange, invalid: ld.HasErrors(),
 		}
 	}
 	c.Storage = single(sdk.KindStorage, m.storages)
@@ -356,8 +357,9 @@ func (c *Config) decodeComponentsBlocks(m *merged) hcl.Diagnostics {
 	}
 	seen := map[string]*sourceBlock{}
 	for _, s := range m.sources {
-		diags = append(diags, checkLabel("plugin name", s.Plugin, s.PluginRange)...)
-		diags = append(diags, checkLabel("source name", s.Name, s.NameRange)...)
+		ld := checkLabel("plugin name", s.Plugin, s.PluginRange)
+		ld = append(ld, checkLabel("source name", s.Name, s.NameRange)...)
+		diags = append(diags, ld...)
 		if first, ok := seen[s.Name]; ok {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -370,7 +372,7 @@ func (c *Config) decodeComponentsBlocks(m *merged) hcl.Diagnostics {
 		seen[s.Name] = s
 		c.Sources = append(c.Sources, &Component{
 			Kind: sdk.KindSource, Plugin: s.Plugin, Name: s.Name, Body: s.Body,
-			DeclRange: s.DeclRange, LabelRange: s.PluginRange,
+			DeclRange: s.DeclRange, LabelRange: s.PluginRange, invalid: ld.HasErrors(),
 		})
 	}
 	return diags
