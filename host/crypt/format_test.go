@@ -178,7 +178,7 @@ func TestAdditionalDataIsInjective(t *testing.T) {
 // only succeed on exactly the blob that was sealed.
 func FuzzOpen(f *testing.F) {
 	ctx := context.Background()
-	p := newHKDFProvider(f)
+	p := newEnvProvider(f, newMasterKey())
 	e := newTestEnvelope(f, p, newMemKeyrings(), nil)
 	plain := []byte(`{"ticker":"BHP.AU","units":100}`)
 	sealed, err := e.Seal(ctx, "alice", "users/alice/holding/bhp", plain)
