@@ -244,9 +244,26 @@ func Redis(t testing.TB) string {
 	}, redisPing)
 }
 
-func redisPing(ctx context.Context, addr string) error {
+// RedisUnix starts redis-server listening only on a unix socket and returns
+// the socket's path.
+func RedisUnix(t testing.TB) string {
+	t.Helper()
+	var sock string
+	launch(t, "redis-server", func(_ int, dir string) ([]string, []string) {
+		sock = filepath.Join(dir, "redis.sock")
+		return []string{
+			"--port", "0", "--unixsocket", sock, "--unixsocketperm", "700",
+			"--save", "", "--appendonly", "no", "--dir", dir,
+		}, nil
+	}, func(ctx context.Context, _ string) error { return redisPingNet(ctx, "unix", sock) })
+	return sock
+}
+
+func redisPing(ctx context.Context, addr string) error { return redisPingNet(ctx, "tcp", addr) }
+
+func redisPingNet(ctx context.Context, network, addr string) error {
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return err
 	}

@@ -74,3 +74,10 @@ func TestMissingBinarySkipsOrFails(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+func TestRedisUnixAnswers(t *testing.T) {
+	sock := RedisUnix(t)
+	if err := redisPingNet(context.Background(), "unix", sock); err != nil {
+		t.Fatalf("redis at %s: %v", sock, err)
+	}
+}

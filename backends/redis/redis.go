@@ -1,0 +1,262 @@
+// Package redis is Vire's Redis storage backend: an sdk.BlobStore kept in a
+// Redis server (standalone or behind a proxy that supports Lua scripts).
+//
+// # Layout
+//
+// Under the configured prefix P every blob is a small metadata hash plus
+// immutable chunks:
+//
+//	P m:<key>            hash: v (version = ETag), s (size), n (chunks), c (content type), t (modified, ms)
+//	P c:<version>:<i>    chunk i of that version (at most chunk_size bytes)
+//	P i                  sorted set of every key (score 0), for listing in byte order
+//	P v                  version counter
+//
+// Keys are binary-safe in Redis, and the four kinds of internal name differ
+// right after the prefix, so no user key can collide with another name.
+//
+// # Consistency
+//
+// A write stores its chunks under a version number no other write uses, then
+// a Lua script checks the condition (If-Match / If-None-Match), switches the
+// metadata hash to the new version and updates the index, all atomically. A
+// reader reads the metadata, then that version's chunks, which never change:
+// it sees a whole blob or none. Superseded chunks are not deleted at once but
+// expire after a grace period, so a stream that started on the old version
+// can finish; a stream slower than that fails instead of returning a mix.
+// Chunks of a write that fails or is abandoned expire on their own.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/vire-dev/vire/sdk"
+)
+
+const (
+	defaultPrefix    = "vire:"
+	defaultChunkSize = 1 << 20
+	minChunkSize     = 4 << 10
+	maxChunkSize     = 64 << 20
+	// graceTTL is how long superseded or deleted chunks stay readable for
+	// streams that began before the switch.
+	graceTTL = 2 * time.Minute
+	// pendingTTL bounds the life of chunks whose write never commits (the
+	// writer failed or died). A write that takes longer fails at commit.
+	pendingTTL = time.Hour
+)
+
+// Store is the Redis BlobStore. Create it with New and configure it with
+// Configure before use.
+type Store struct {
+	log hclog.Logger
+
+	mu  sync.RWMutex
+	cfg *config
+}
+
+type config struct {
+	client    *goredis.Client
+	prefix    string
+	ttl       time.Duration
+	chunkSize int
+}
+
+// New returns an unconfigured store.
+func New(logger hclog.Logger) *Store {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Store{log: logger}
+}
+
+var schema = sdk.ConfigSchema{Attributes: []sdk.Attribute{
+	{Name: "url", Type: sdk.TypeString, Required: true, Sensitive: true,
+		Description: "Server URL: redis://[user:password@]host:port/db, rediss:// for TLS, or unix:///path/to/socket. Sensitive because it may hold a password."},
+	{Name: "prefix", Type: sdk.TypeString, Default: defaultPrefix,
+		Description: "Prefix of every Redis key this store uses; give each store sharing a server its own."},
+	{Name: "ttl", Type: sdk.TypeString, Default: "",
+		Description: "Optional expiry of every blob after its last write, as a Go duration (\"24h\"); empty keeps blobs until deleted. For cache-like use."},
+	{Name: "chunk_size", Type: sdk.TypeNumber, Default: defaultChunkSize,
+		Description: "Largest piece of a blob stored under one Redis key, in bytes (4 KiB to 64 MiB)."},
+}}
+
+// Schema declares the configuration.
+func (s *Store) Schema() sdk.ConfigSchema { return schema }
+
+// Capabilities: conditional writes and deletes are atomic Lua scripts.
+func (s *Store) Capabilities() sdk.BlobCapabilities {
+	return sdk.BlobCapabilities{ConditionalWrite: true}
+}
+
+// Configure connects to the server named by the configuration. It may be
+// called again; the previous connection is closed.
+func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
+	var errs sdk.ConfigErrors
+	opts, err := parseURL(v.String("url"))
+	if err != nil {
+		errs = append(errs, sdk.ConfigError{Attribute: "url", Message: err.Error()})
+	}
+	prefix := v.String("prefix")
+	if _, ok := v["prefix"]; !ok {
+		prefix = defaultPrefix
+	}
+	var ttl time.Duration
+	if t := v.String("ttl"); t != "" {
+		d, err := time.ParseDuration(t)
+		switch {
+		case err != nil:
+			errs = append(errs, sdk.ConfigError{Attribute: "ttl", Message: "must be a duration such as \"30m\" or \"24h\""})
+		case d < time.Second:
+			errs = append(errs, sdk.ConfigError{Attribute: "ttl", Message: "must be at least 1s (or empty for no expiry)"})
+		default:
+			ttl = d
+		}
+	}
+	chunk := defaultChunkSize
+	if _, ok := v["chunk_size"]; ok {
+		f := v.Number("chunk_size")
+		if f != float64(int64(f)) || f < minChunkSize || f > maxChunkSize {
+			errs = append(errs, sdk.ConfigError{Attribute: "chunk_size", Message: fmt.Sprintf("must be a whole number of bytes from %d to %d", minChunkSize, maxChunkSize)})
+		} else {
+			chunk = int(f)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	// A retried script or INCR may already have run once: never resend.
+	opts.MaxRetries = -1
+	opts.DisableIdentity = true
+	client := goredis.NewClient(opts)
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return fmt.Errorf("redis: connecting to %s: %w", redactedAddr(opts), classify(err))
+	}
+	s.mu.Lock()
+	old := s.cfg
+	s.cfg = &config{client: client, prefix: prefix, ttl: ttl, chunkSize: chunk}
+	s.mu.Unlock()
+	if old != nil {
+		old.client.Close()
+	}
+	s.log.Debug("configured", "addr", redactedAddr(opts), "prefix", prefix, "ttl", ttl, "chunk_size", chunk)
+	return nil
+}
+
+// parseURL checks the URL without ever quoting it: it may hold a password.
+func parseURL(raw string) (*goredis.Options, error) {
+	if raw == "" {
+		return nil, errors.New("must be set")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("is not a valid URL")
+	}
+	switch u.Scheme {
+	case "redis", "rediss", "unix":
+	default:
+		return nil, errors.New("must start with redis://, rediss:// or unix://")
+	}
+	opts, err := goredis.ParseURL(raw)
+	if err != nil {
+		return nil, errors.New("is not a valid Redis URL (check host, port, database number and query options)")
+	}
+	return opts, nil
+}
+
+// redactedAddr names the server for logs and errors: address only, never
+// user name or password.
+func redactedAddr(o *goredis.Options) string {
+	if o.Network == "unix" {
+		return "unix:" + o.Addr
+	}
+	return o.Addr
+}
+
+func (s *Store) conf() (*config, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.cfg == nil {
+		return nil, fmt.Errorf("redis: store is not configured: %w", sdk.ErrUnavailable)
+	}
+	return s.cfg, nil
+}
+
+// Health pings the server.
+func (s *Store) Health(ctx context.Context) error {
+	c, err := s.conf()
+	if err != nil {
+		return err
+	}
+	if err := c.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", classify(err))
+	}
+	return nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	c := s.cfg
+	s.cfg = nil
+	s.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.client.Close()
+}
+
+// classify wraps err with the sdk kind it means.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "NOAUTH"), strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "NOPERM"):
+		return fmt.Errorf("%w: %v", sdk.ErrUnauthorized, err)
+	case strings.HasPrefix(msg, "LOADING"), strings.HasPrefix(msg, "BUSY"), strings.HasPrefix(msg, "TRYAGAIN"),
+		strings.HasPrefix(msg, "MASTERDOWN"), strings.HasPrefix(msg, "READONLY"), strings.HasPrefix(msg, "OOM"):
+		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, goredis.ErrClosed) || errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
+	}
+	return err
+}
+
+func checkKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("empty key: %w", sdk.ErrInvalidArgument)
+	}
+	if len(key) > sdk.MaxKeyLength {
+		return fmt.Errorf("key of %d bytes is longer than %d: %w", len(key), sdk.MaxKeyLength, sdk.ErrInvalidArgument)
+	}
+	return nil
+}
+
+func (c *config) metaKey(key string) string { return c.prefix + "m:" + key }
+func (c *config) indexKey() string          { return c.prefix + "i" }
+func (c *config) counterKey() string        { return c.prefix + "v" }
+func (c *config) chunkPrefix() string       { return c.prefix + "c:" }
+func (c *config) chunkKey(version int64, i int) string {
+	return fmt.Sprintf("%s%d:%d", c.chunkPrefix(), version, i)
+}
