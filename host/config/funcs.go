@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
@@ -45,7 +46,7 @@ func (ev *evaluator) functions(allowEnv bool) map[string]function.Function {
 		"trimsuffix": stdlib.TrimSuffixFunc,
 		"upper":      stdlib.UpperFunc,
 		// collections
-		"coalesce":     stdlib.CoalesceFunc,
+		"coalesce":     coalesceFunc,
 		"coalescelist": stdlib.CoalesceListFunc,
 		"compact":      stdlib.CompactFunc,
 		"concat":       stdlib.ConcatFunc,
@@ -151,6 +152,51 @@ var sensitiveFunc = function.New(&function.Spec{
 	Type: func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return args[0].Mark(sensitiveMark), nil
+	},
+})
+
+// coalesceFunc returns its first argument that is neither null nor an
+// empty string, so coalesce(var.from_env, "fallback") works with env(),
+// which yields "" for an unset variable.
+var coalesceFunc = function.New(&function.Spec{
+	Description: "Returns the first argument that is neither null nor an empty string.",
+	VarParam: &function.Parameter{
+		Name: "vals", Type: cty.DynamicPseudoType,
+		AllowUnknown: true, AllowDynamicType: true, AllowNull: true, AllowMarked: true,
+	},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		types := make([]cty.Type, len(args))
+		for i, a := range args {
+			types[i] = a.Type()
+		}
+		ty, _ := convert.UnifyUnsafe(types)
+		if ty == cty.NilType {
+			return cty.NilType, errors.New("all arguments must have the same type")
+		}
+		return ty, nil
+	},
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		// The result carries the marks of every argument looked at: that a
+		// sensitive value was empty is itself a fact about it.
+		var marks []cty.ValueMarks
+		for _, a := range args {
+			v, err := convert.Convert(a, retType)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			u, m := v.Unmark()
+			marks = append(marks, m)
+			switch {
+			case !u.IsKnown():
+				return cty.UnknownVal(retType).WithMarks(marks...), nil
+			case u.IsNull():
+				continue
+			case u.Type() == cty.String && u.AsString() == "":
+				continue
+			}
+			return u.WithMarks(marks...), nil
+		}
+		return cty.NilVal, errors.New("no argument is both non-null and non-empty")
 	},
 })
 
