@@ -13,8 +13,14 @@ variable "master_key" {
   default     = env("VIRE_MASTER_KEY")
 }
 
+variable "listen" {
+  description = "Address the API listens on. Keep it on loopback: this configuration has no authentication."
+  type        = string
+  default     = "127.0.0.1:8080"
+}
+
 server {
-  listen    = "127.0.0.1:8080"
+  listen    = var.listen
   log_level = "info"
 }
 
