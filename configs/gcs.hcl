@@ -10,7 +10,7 @@ variable "master_key" {
 storage "gcs" {
   bucket           = "vire-data"
   prefix           = "vire/"
-  credentials_file = "./gcs-service-account.json"
+  credentials_file = abspath("gcs-service-account.json")
   # endpoint = "http://127.0.0.1:4443/storage/v1/" # an emulator such as fake-gcs-server
 }
 

@@ -1,10 +1,10 @@
 # Vire, personal: one person on one machine. This is the configuration
 # vire-server uses when it is given none.
 #
-# Data is kept under ./data, encrypted with a master key taken from the
-# VIRE_MASTER_KEY environment variable. Relative paths are resolved against
-# the working directory when this built-in default is used, and against the
-# configuration's own directory when a file is given.
+# Data is kept in ./data, encrypted with a master key taken from the
+# VIRE_MASTER_KEY environment variable. abspath() resolves a relative path
+# against the configuration's directory, or against the working directory
+# for this built-in default, so ./data is beside wherever vire-server starts.
 
 variable "master_key" {
   description = "Key that encrypts every tenant's data key. Generate one with: openssl rand -base64 32"
@@ -25,7 +25,7 @@ server {
 }
 
 storage "file" {
-  root = "./data"
+  root = abspath("./data")
 }
 
 keys "env" {

@@ -80,6 +80,7 @@ func (ev *evaluator) functions(allowEnv bool) map[string]function.Function {
 		"can": tryfunc.CanFunc,
 		"try": tryfunc.TryFunc,
 		// Vire
+		"abspath":   ev.abspathFunc(),
 		"file":      ev.fileFunc(),
 		"sensitive": sensitiveFunc,
 	}
@@ -115,6 +116,24 @@ func (ev *evaluator) fileFunc() function.Function {
 				return cty.NilVal, function.NewArgErrorf(0, "%s is not UTF-8 text", p)
 			}
 			return cty.StringVal(string(src)), nil
+		},
+	})
+}
+
+func (ev *evaluator) abspathFunc() function.Function {
+	return function.New(&function.Spec{
+		Description: "Makes a path absolute, resolving a relative one against the configuration's directory.",
+		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			p := args[0].AsString()
+			if p == "" {
+				return cty.NilVal, function.NewArgErrorf(0, "the path must not be empty")
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(ev.dir, p)
+			}
+			return cty.StringVal(filepath.Clean(p)), nil
 		},
 	})
 }

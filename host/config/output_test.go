@@ -185,7 +185,7 @@ func TestEmbeddedDefault(t *testing.T) {
 		c.PluginDir != filepath.Join(work, "bin", "plugins") {
 		t.Errorf("config = %v", c)
 	}
-	if got := c.Storage.Value; got.String("root") != "./data" || got.Number("versions") != 5 || !got.Bool("fsync") {
+	if got := c.Storage.Value; got.String("root") != filepath.Join(work, "data") || got.Number("versions") != 5 || !got.Bool("fsync") {
 		t.Errorf("storage = %v", c.Storage)
 	}
 	if c.Keys == nil || c.Keys.Value.String("master_key") != canary {
