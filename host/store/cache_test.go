@@ -1,0 +1,104 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+func TestLRUServesOnlyMatchingETag(t *testing.T) {
+	c, err := NewLRU(10, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add("k", `"1"`, []byte("one"))
+	if got, ok := c.Get("k", `"1"`); !ok || string(got) != "one" {
+		t.Fatalf("Get at the cached ETag = %q, %v", got, ok)
+	}
+	if _, ok := c.Get("k", `"2"`); ok {
+		t.Fatal("served an entry for another ETag")
+	}
+	c.Add("k", `"2"`, []byte("two"))
+	if _, ok := c.Get("k", `"1"`); ok {
+		t.Fatal("superseded ETag still served")
+	}
+	c.Remove("k")
+	if _, ok := c.Get("k", `"2"`); ok {
+		t.Fatal("removed entry served")
+	}
+	c.Add("e", "", []byte("no etag"))
+	if _, ok := c.Get("e", ""); ok {
+		t.Fatal("an entry without ETag was cached")
+	}
+}
+
+func TestLRUBounds(t *testing.T) {
+	t.Run("entries", func(t *testing.T) {
+		c, _ := NewLRU(3, 1<<20)
+		for i := range 5 {
+			c.Add(fmt.Sprint(i), "e", []byte("x"))
+		}
+		if st := c.Stats(); st.Entries != 3 {
+			t.Fatalf("%d entries, limit 3", st.Entries)
+		}
+		if _, ok := c.Get("0", "e"); ok {
+			t.Fatal("oldest entry not evicted")
+		}
+		if _, ok := c.Get("4", "e"); !ok {
+			t.Fatal("newest entry evicted")
+		}
+	})
+	t.Run("bytes", func(t *testing.T) {
+		const max = 4096
+		c, _ := NewLRU(1000, max)
+		for i := range 50 {
+			c.Add(fmt.Sprint("k", i), "e", bytes.Repeat([]byte{'x'}, 500))
+			if st := c.Stats(); st.Bytes > max {
+				t.Fatalf("cache holds %d bytes, limit %d", st.Bytes, max)
+			}
+		}
+		st := c.Stats()
+		if st.Entries == 0 || st.Entries > max/500 {
+			t.Fatalf("%d entries of 500 bytes in %d bytes", st.Entries, max)
+		}
+		// Replacing an entry releases the old size.
+		before := c.Stats().Bytes
+		c.Add("k49", "e2", bytes.Repeat([]byte{'x'}, 10))
+		if after := c.Stats().Bytes; after >= before {
+			t.Fatalf("replacing 500 bytes with 10 changed the size from %d to %d", before, after)
+		}
+		// An entry larger than the whole cache is not kept, and drops the
+		// key's old entry.
+		c.Add("k48", "big", bytes.Repeat([]byte{'x'}, max+1))
+		if _, ok := c.Get("k48", "big"); ok {
+			t.Fatal("oversized entry cached")
+		}
+		if _, ok := c.Get("k48", "e"); ok {
+			t.Fatal("old entry of a key survived an uncacheable write")
+		}
+	})
+	t.Run("concurrent", func(t *testing.T) {
+		c, _ := NewLRU(50, 10000)
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 500 {
+					k := fmt.Sprint((g*7 + i) % 80)
+					c.Add(k, "e", bytes.Repeat([]byte{byte(i)}, i%300))
+					c.Get(k, "e")
+					if i%13 == 0 {
+						c.Remove(k)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if st := c.Stats(); st.Bytes > 10000 || st.Entries > 50 || st.Bytes < 0 {
+			t.Fatalf("bounds broken under concurrency: %+v", st)
+		}
+	})
+	if _, err := NewLRU(0, 1); err == nil {
+		t.Fatal("NewLRU(0, 1) accepted")
+	}
+}

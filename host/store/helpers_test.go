@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"testing"
+
+	"github.com/vire-dev/vire/host/crypt"
+	"github.com/vire-dev/vire/plugins/keys/env"
+	"github.com/vire-dev/vire/sdk"
+)
+
+// backendKinds are the real BlobStores the store tests run against.
+var backendKinds = []struct {
+	name string
+	open func(t testing.TB) sdk.BlobStore
+}{
+	{"mem", func(t testing.TB) sdk.BlobStore { return newMemBlobStore() }},
+}
+
+// forEachBackend runs fn once per backend kind.
+func forEachBackend(t *testing.T, fn func(t *testing.T, open func(t testing.TB) sdk.BlobStore)) {
+	for _, b := range backendKinds {
+		t.Run(b.name, func(t *testing.T) { fn(t, b.open) })
+	}
+}
+
+func newMasterKey() string {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return base64.StdEncoding.EncodeToString(k)
+}
+
+// newProvider returns a configured env key provider: master is the latest
+// key version, retired the earlier ones.
+func newProvider(t testing.TB, master string, retired ...string) sdk.KeyProvider {
+	t.Helper()
+	p := env.New(nil)
+	cfg := sdk.ConfigValue{"master_key": master}
+	if len(retired) > 0 {
+		l := make([]any, len(retired))
+		for i, r := range retired {
+			l[i] = r
+		}
+		cfg["retired_keys"] = l
+	}
+	cfg, err := p.Schema().Complete(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Configure(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// instance is one simulated vire-server: its own Envelope (key cache) and
+// Store over a shared backend.
+type instance struct {
+	*Store
+	env   *crypt.Envelope
+	cache *LRU
+}
+
+type instanceOpts struct {
+	layout   Layout
+	plain    bool   // encryption off
+	cached   bool   // with an LRU cache
+	provider sdk.KeyProvider
+}
+
+func newInstance(t testing.TB, b sdk.BlobStore, master string, o instanceOpts) *instance {
+	t.Helper()
+	in := &instance{}
+	opts := Options{Backend: b, Layout: o.layout}
+	if !o.plain {
+		p := o.provider
+		if p == nil {
+			p = newProvider(t, master)
+		}
+		e, err := crypt.New(crypt.Options{Provider: p, ProviderID: "env", Keyrings: NewKeyrings(b, o.layout)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		in.env = e
+		opts.Sealer = e
+	}
+	if o.cached {
+		c, err := NewLRU(1000, 8<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.cache = c
+		opts.Cache = c
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Store = s
+	return in
+}
+
+// rawBlob reads a blob's stored bytes straight from the backend.
+func rawBlob(t testing.TB, b sdk.BlobStore, key string) []byte {
+	t.Helper()
+	data, _, err := b.Get(context.Background(), key)
+	if err != nil {
+		t.Fatalf("raw get %q: %v", key, err)
+	}
+	return data
+}
+
+func putRaw(t testing.TB, b sdk.BlobStore, key string, data []byte) {
+	t.Helper()
+	if _, err := b.Put(context.Background(), key, data, sdk.PutOptions{}); err != nil {
+		t.Fatalf("raw put %q: %v", key, err)
+	}
+}
+
+// allKeys lists every key in the backend.
+func allKeys(t testing.TB, b sdk.BlobStore, prefix string) []string {
+	t.Helper()
+	var out []string
+	cursor := ""
+	for {
+		p, err := b.List(context.Background(), sdk.ListOptions{Prefix: prefix, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			out = append(out, it.Key)
+		}
+		if p.NextCursor == "" {
+			return out
+		}
+		cursor = p.NextCursor
+	}
+}
+
+type holding struct {
+	Ticker string  `json:"ticker"`
+	Units  float64 `json:"units"`
+	Note   string  `json:"note,omitempty"`
+}
+
+type counter struct {
+	N int `json:"n"`
+}
