@@ -66,8 +66,8 @@ type instance struct {
 
 type instanceOpts struct {
 	layout   Layout
-	plain    bool   // encryption off
-	cached   bool   // with an LRU cache
+	plain    bool // encryption off
+	cached   bool // with an LRU cache
 	provider sdk.KeyProvider
 }
 
