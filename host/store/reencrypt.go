@@ -40,6 +40,11 @@ type ReEncryptProgress struct {
 // nil, is called after every page with a cursor to resume from. Documents
 // that fail are counted and skipped; the error returned at the end names the
 // first of them.
+//
+// Other instances switch to a new DEK version within crypt's CacheTTL of the
+// rotation; documents they write before that still use the previous key, so
+// run ReEncrypt after that interval (or run it again: it only rewrites what
+// is not current).
 func (s *Store) ReEncrypt(ctx context.Context, tenant, cursor string, progress func(ReEncryptProgress)) (ReEncryptProgress, error) {
 	var p ReEncryptProgress
 	if s.sealer == nil {
