@@ -381,4 +381,3 @@ func TestReEncryptNeverClobbersAConcurrentWrite(t *testing.T) {
 		})
 	}
 }
-
