@@ -93,18 +93,17 @@ type localsBlock struct {
 
 // merged is every file's content put together.
 type merged struct {
-	files       []*hcl.File
-	parseErrors bool
-	pluginDir   []*hcl.Attribute
-	servers     []*serverBlock
-	storages    []*componentBlock
-	keys        []*componentBlock
-	sources     []*sourceBlock
-	caches      []*componentBlock
-	auths       []*authBlock
-	plugins     []*pluginBlock
-	variables   []*variableBlock
-	locals      []*hcl.Attribute
+	files     []*hcl.File
+	pluginDir []*hcl.Attribute
+	servers   []*serverBlock
+	storages  []*componentBlock
+	keys      []*componentBlock
+	sources   []*sourceBlock
+	caches    []*componentBlock
+	auths     []*authBlock
+	plugins   []*pluginBlock
+	variables []*variableBlock
+	locals    []*hcl.Attribute
 }
 
 // Load reads a configuration file, or every *.hcl file in a directory, and
@@ -238,12 +237,16 @@ func pathError(err error) string {
 	return err.Error()
 }
 
-// finish decodes the parsed files. Parse errors stop nothing: as much of the
-// configuration as can be understood is still checked, so one run reports
-// as many mistakes as possible.
+// finish decodes the parsed files. After a syntax error nothing is
+// evaluated: what follows it in the file is guesswork, and the errors it
+// would produce would only bury the one that matters.
 func (c *Config) finish(files []*hcl.File, diags hcl.Diagnostics, opts LoadOptions) hcl.Diagnostics {
 	c.secrets = &secretSet{}
-	m := &merged{files: files, parseErrors: diags.HasErrors()}
+	if diags.HasErrors() {
+		c.loadErrors = true
+		return c.sanitize(diags)
+	}
+	m := &merged{files: files}
 	for _, f := range files {
 		var fc fileContent
 		diags = append(diags, gohcl.DecodeBody(f.Body, nil, &fc)...)
@@ -341,9 +344,7 @@ func (c *Config) decodeComponentsBlocks(m *merged) hcl.Diagnostics {
 	c.Storage = single(sdk.KindStorage, m.storages)
 	c.Keys = single(sdk.KindKeys, m.keys)
 	c.Cache = single(KindCache, m.caches)
-	// After a syntax error the rest of a file is unknown, so a missing
-	// storage block may be missing only because of it.
-	if c.Storage == nil && !m.parseErrors {
+	if c.Storage == nil {
 		var subject *hcl.Range
 		if len(m.files) > 0 && m.files[0].Body != nil {
 			subject = m.files[0].Body.MissingItemRange().Ptr()

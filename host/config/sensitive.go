@@ -120,6 +120,11 @@ func (c *Config) sanitize(diags hcl.Diagnostics) hcl.Diagnostics {
 		if d == nil {
 			continue
 		}
+		if d.Subject != nil && d.Subject.Filename == "" {
+			// HCL gives a few diagnostics an empty range; a position that
+			// names no file is worse than none.
+			d.Subject, d.Context = nil, nil
+		}
 		if d.Expression != nil && d.EvalContext != nil && readsSensitive(d.Expression, d.EvalContext) {
 			hideValueDetails(hcl.Diagnostics{d})
 		}
