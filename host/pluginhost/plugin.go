@@ -32,6 +32,7 @@ type Plugin struct {
 	spec Spec
 	log  hclog.Logger
 	stop chan struct{}
+	rmu  sync.Mutex // serialises restarts
 
 	mu       sync.Mutex
 	inst     *instance
@@ -98,28 +99,41 @@ func (p *Plugin) Schema(kind sdk.ComponentKind) (sdk.ConfigSchema, error) {
 }
 
 // current returns a running instance, restarting the plugin if it died.
+// Restarts are serialised by rmu; mu is held only to read and write fields,
+// so Status answers while a restart waits out its backoff.
 func (p *Plugin) current(ctx context.Context) (*instance, error) {
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
+	inst, stopped := p.inst, p.stopped
+	p.mu.Unlock()
+	if stopped {
 		return nil, fmt.Errorf("%w: plugin %s is stopped", sdk.ErrUnavailable, p.spec.Name)
 	}
-	if p.inst != nil && !p.inst.exited() {
-		return p.inst, nil
+	if inst != nil && !inst.exited() {
+		return inst, nil
 	}
-	return p.restartLocked(ctx)
+	return p.restart(ctx, inst)
 }
 
-// restartLocked replaces a dead instance. Consecutive failures back off
-// exponentially so a plugin that crashes at start does not spin.
-func (p *Plugin) restartLocked(ctx context.Context) (*instance, error) {
-	if p.inst != nil {
-		p.inst.kill()
-		p.inst = nil
+// restart replaces a dead instance; the caller holds rmu. Consecutive
+// failures back off exponentially so a plugin that crashes at start does
+// not spin.
+func (p *Plugin) restart(ctx context.Context, dead *instance) (*instance, error) {
+	if dead != nil {
+		dead.kill()
 	}
+	p.mu.Lock()
+	p.inst = nil
 	p.state = StateRestarting
-	if p.failures > 0 {
-		wait := min(100*time.Millisecond<<min(p.failures-1, 16), p.host.opts.MaxBackoff)
+	failures := p.failures
+	configs := make(map[sdk.ComponentKind]sdk.ConfigValue, len(p.configs))
+	for k, v := range p.configs {
+		configs[k] = v
+	}
+	p.mu.Unlock()
+	if failures > 0 {
+		wait := min(100*time.Millisecond<<min(failures-1, 16), p.host.opts.MaxBackoff)
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -128,14 +142,15 @@ func (p *Plugin) restartLocked(ctx context.Context) (*instance, error) {
 			return nil, fmt.Errorf("%w: plugin %s is stopped", sdk.ErrUnavailable, p.spec.Name)
 		}
 	}
-	p.log.Warn("restarting plugin", "restarts", p.restarts+1)
+	p.log.Warn("restarting plugin")
 	inst, err := p.launch(ctx)
 	if err == nil {
-		err = p.replayLocked(ctx, inst)
-		if err != nil {
+		if err = replay(ctx, p.spec.Name, inst, configs); err != nil {
 			inst.kill()
 		}
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if err != nil {
 		p.failures++
 		p.state = StateFailed
@@ -143,10 +158,15 @@ func (p *Plugin) restartLocked(ctx context.Context) (*instance, error) {
 		p.log.Error("plugin restart failed", "error", err)
 		return nil, err
 	}
+	if p.stopped {
+		inst.kill()
+		return nil, fmt.Errorf("%w: plugin %s is stopped", sdk.ErrUnavailable, p.spec.Name)
+	}
 	p.inst = inst
 	p.restarts++
 	p.failures = 0
 	p.state = StateRunning
+	p.lastErr = ""
 	return inst, nil
 }
 
@@ -165,15 +185,19 @@ func (i *instance) component(kind sdk.ComponentKind) sdk.Plugin {
 	return nil
 }
 
-// replayLocked configures a fresh instance the way the last one was.
-func (p *Plugin) replayLocked(ctx context.Context, inst *instance) error {
-	for kind, cfg := range p.configs {
+// replay configures a fresh instance the way the last one was.
+func replay(ctx context.Context, name string, inst *instance, configs map[sdk.ComponentKind]sdk.ConfigValue) error {
+	for kind, cfg := range configs {
 		c := inst.component(kind)
 		if c == nil {
-			return fmt.Errorf("plugin %s no longer serves a %s component", p.spec.Name, kind)
+			return fmt.Errorf("plugin %s no longer serves a %s component", name, kind)
 		}
-		if err := c.Configure(ctx, cfg); err != nil {
-			return fmt.Errorf("reconfiguring plugin %s after restart: %w", p.spec.Name, err)
+		full, err := c.Schema().Complete(cfg)
+		if err == nil {
+			err = c.Configure(ctx, full)
+		}
+		if err != nil {
+			return fmt.Errorf("reconfiguring plugin %s after restart: %w", name, err)
 		}
 	}
 	return nil
@@ -217,7 +241,8 @@ func (p *Plugin) healthLoop(every time.Duration) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		// The budget covers a restart, which a health check may trigger.
+		ctx, cancel := context.WithTimeout(context.Background(), every+p.host.opts.StartTimeout)
 		err := p.Health(ctx)
 		cancel()
 		p.mu.Lock()

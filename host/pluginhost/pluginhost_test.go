@@ -126,9 +126,13 @@ func TestChecksumPin(t *testing.T) {
 		t.Fatalf("correct pin refused: %v", err)
 	}
 
-	// Change one byte in the middle of the binary.
+	// Change one byte in the middle of the binary. The running plugin
+	// keeps the old file busy, so the new one is renamed into place.
 	data[len(data)/2] ^= 0x01
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
+	if err := os.WriteFile(bin+".new", data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(bin+".new", bin); err != nil {
 		t.Fatal(err)
 	}
 	_, err = h.Start(context.Background(), pluginhost.Spec{Name: "file", Path: bin, SHA256: sum})
