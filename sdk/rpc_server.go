@@ -308,4 +308,3 @@ func (s *keyServer) Status(ctx context.Context, req *pb.TenantRequest) (*pb.KeyS
 	}
 	return &pb.KeyStatus{Latest: st.Latest, MinDecrypt: st.MinDecrypt, Versions: st.Versions, Rotatable: st.Rotatable}, nil
 }
-
