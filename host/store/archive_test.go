@@ -13,9 +13,9 @@ import (
 )
 
 func TestExportImport(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) sdk.BlobStore) {
+	forEachBackend(t, func(t *testing.T, be backendOpener) {
 		ctx := context.Background()
-		b := open(t)
+		b := be.open(t)
 		s := newInstance(t, b, newMasterKey(), instanceOpts{cached: true})
 		s.pageSize = 5
 		putDocs(t, s, "alice", 12)
@@ -59,7 +59,7 @@ func TestExportImport(t *testing.T) {
 		}
 
 		// Into a plain personal store, as a migration out of hosting would.
-		personal := newInstance(t, open(t), "", instanceOpts{plain: true, layout: Layout{Personal: true}})
+		personal := newInstance(t, be.open(t), "", instanceOpts{plain: true, layout: Layout{Personal: true}})
 		if m, err := personal.Import(ctx, DefaultPersonalTenant, bytes.NewReader(archive.Bytes())); err != nil || m != 13 {
 			t.Fatalf("Import into personal = %d, %v", m, err)
 		}

@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"testing"
-
-	"github.com/vire-dev/vire/sdk"
 )
 
 // benchDoc is a JSON document of about n bytes.
@@ -26,15 +24,8 @@ var benchModes = []struct {
 	{"encrypted+cache", instanceOpts{cached: true}},
 }
 
-func benchBackends() []struct {
-	name string
-	open func(t testing.TB) sdk.BlobStore
-} {
-	return backendKinds
-}
-
 func BenchmarkStorePut(b *testing.B) {
-	for _, be := range benchBackends() {
+	for _, be := range backendKinds {
 		for _, mode := range benchModes {
 			for _, size := range []int{2 << 10, 50 << 10} {
 				b.Run(fmt.Sprintf("%s/%s/%dKiB", be.name, mode.name, size>>10), func(b *testing.B) {
@@ -58,7 +49,7 @@ func BenchmarkStorePut(b *testing.B) {
 }
 
 func BenchmarkStoreGet(b *testing.B) {
-	for _, be := range benchBackends() {
+	for _, be := range backendKinds {
 		for _, mode := range benchModes {
 			for _, size := range []int{2 << 10, 50 << 10} {
 				b.Run(fmt.Sprintf("%s/%s/%dKiB", be.name, mode.name, size>>10), func(b *testing.B) {

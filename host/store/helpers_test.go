@@ -4,25 +4,69 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"sync"
 	"testing"
 
+	"github.com/vire-dev/vire/backends/file"
 	"github.com/vire-dev/vire/host/crypt"
 	"github.com/vire-dev/vire/plugins/keys/env"
 	"github.com/vire-dev/vire/sdk"
 )
 
-// backendKinds are the real BlobStores the store tests run against.
+// backendKinds are the real BlobStores the store tests run against. open
+// returns an empty store; reopen returns another handle on the same storage,
+// as a second server process would have.
 var backendKinds = []struct {
-	name string
-	open func(t testing.TB) sdk.BlobStore
+	name   string
+	open   func(t testing.TB) sdk.BlobStore
+	reopen func(t testing.TB, b sdk.BlobStore) sdk.BlobStore
 }{
-	{"mem", func(t testing.TB) sdk.BlobStore { return newMemBlobStore() }},
+	{
+		name:   "mem",
+		open:   func(t testing.TB) sdk.BlobStore { return newMemBlobStore() },
+		reopen: func(t testing.TB, b sdk.BlobStore) sdk.BlobStore { return b },
+	},
+	{
+		name: "file",
+		open: func(t testing.TB) sdk.BlobStore { return openFileStore(t, t.TempDir()) },
+		reopen: func(t testing.TB, b sdk.BlobStore) sdk.BlobStore {
+			root, ok := fileRoots.Load(b)
+			if !ok {
+				t.Fatal("reopen: not a file store opened by these tests")
+			}
+			return openFileStore(t, root.(string))
+		},
+	},
+}
+
+// fileRoots maps each file store the tests opened to its directory.
+var fileRoots sync.Map
+
+func openFileStore(t testing.TB, root string) sdk.BlobStore {
+	t.Helper()
+	s := file.New(nil)
+	cfg, err := s.Schema().Complete(sdk.ConfigValue{"root": root, "versions": float64(5), "fsync": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Configure(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	fileRoots.Store(sdk.BlobStore(s), root)
+	return s
+}
+
+// backendOpener opens empty stores and second handles on them.
+type backendOpener struct {
+	open   func(t testing.TB) sdk.BlobStore
+	reopen func(t testing.TB, b sdk.BlobStore) sdk.BlobStore
 }
 
 // forEachBackend runs fn once per backend kind.
-func forEachBackend(t *testing.T, fn func(t *testing.T, open func(t testing.TB) sdk.BlobStore)) {
+func forEachBackend(t *testing.T, fn func(t *testing.T, be backendOpener)) {
 	for _, b := range backendKinds {
-		t.Run(b.name, func(t *testing.T) { fn(t, b.open) })
+		t.Run(b.name, func(t *testing.T) { fn(t, backendOpener{open: b.open, reopen: b.reopen}) })
 	}
 }
 

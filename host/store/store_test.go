@@ -24,7 +24,7 @@ func TestMemBlobStoreConformance(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) sdk.BlobStore) {
+	forEachBackend(t, func(t *testing.T, be backendOpener) {
 		for _, tc := range []struct {
 			name   string
 			o      instanceOpts
@@ -37,7 +37,7 @@ func TestRoundTrip(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				ctx := context.Background()
-				b := open(t)
+				b := be.open(t)
 				s := newInstance(t, b, newMasterKey(), tc.o)
 				want := holding{Ticker: "BHP.AU", Units: 1234.5, Note: "secret strategy note"}
 				etag, err := s.Put(ctx, "alice", "holding", "bhp", want, PutOpts{})
@@ -109,9 +109,9 @@ func TestInvalidArgumentsNeverReachTheBackend(t *testing.T) {
 }
 
 func TestTenantIsolation(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) sdk.BlobStore) {
+	forEachBackend(t, func(t *testing.T, be backendOpener) {
 		ctx := context.Background()
-		b := open(t)
+		b := be.open(t)
 		s := newInstance(t, b, newMasterKey(), instanceOpts{cached: true})
 		for _, tenant := range []string{"alice", "bob", "alice2"} {
 			for i := range 3 {
@@ -147,9 +147,9 @@ func TestTenantIsolation(t *testing.T) {
 // TestMovedBlobsFailToOpen copies sealed blobs to another tenant and to
 // another name at the storage level: neither may open.
 func TestMovedBlobsFailToOpen(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) sdk.BlobStore) {
+	forEachBackend(t, func(t *testing.T, be backendOpener) {
 		ctx := context.Background()
-		b := open(t)
+		b := be.open(t)
 		s := newInstance(t, b, newMasterKey(), instanceOpts{})
 		if _, err := s.Put(ctx, "alice", "portfolio", "main", holding{Ticker: "A"}, PutOpts{}); err != nil {
 			t.Fatal(err)
@@ -218,12 +218,12 @@ func TestDamagedBlobs(t *testing.T) {
 }
 
 func TestStaleIfMatch(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) sdk.BlobStore) {
+	forEachBackend(t, func(t *testing.T, be backendOpener) {
 		ctx := context.Background()
-		b := open(t)
+		b := be.open(t)
 		master := newMasterKey()
 		s1 := newInstance(t, b, master, instanceOpts{cached: true})
-		s2 := newInstance(t, b, master, instanceOpts{cached: true})
+		s2 := newInstance(t, be.reopen(t, b), master, instanceOpts{cached: true})
 		e1, err := s1.Put(ctx, "alice", "plan", "p", counter{1}, PutOpts{IfNoneMatch: "*"})
 		if err != nil {
 			t.Fatal(err)
@@ -254,13 +254,13 @@ func TestStaleIfMatch(t *testing.T) {
 // TestConcurrentUpdatesLoseNothing runs 16 goroutines, spread over two
 // instances sharing the backend, each incrementing one counter.
 func TestConcurrentUpdatesLoseNothing(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) sdk.BlobStore) {
+	forEachBackend(t, func(t *testing.T, be backendOpener) {
 		ctx := context.Background()
-		b := open(t)
+		b := be.open(t)
 		master := newMasterKey()
 		instances := []*instance{
 			newInstance(t, b, master, instanceOpts{cached: true}),
-			newInstance(t, b, master, instanceOpts{}),
+			newInstance(t, be.reopen(t, b), master, instanceOpts{}),
 		}
 		for _, in := range instances {
 			in.maxAttempts = 1000 // contention is the point here
@@ -348,12 +348,12 @@ func TestUpdate(t *testing.T) {
 // TestCacheNeverServesStale writes through one instance and reads through
 // another that has the document cached.
 func TestCacheNeverServesStale(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, open func(testing.TB) sdk.BlobStore) {
+	forEachBackend(t, func(t *testing.T, be backendOpener) {
 		ctx := context.Background()
-		b := open(t)
+		b := be.open(t)
 		master := newMasterKey()
 		a := newInstance(t, b, master, instanceOpts{cached: true})
-		w := newInstance(t, b, master, instanceOpts{cached: true})
+		w := newInstance(t, be.reopen(t, b), master, instanceOpts{cached: true})
 		get := func() (counter, error) {
 			var c counter
 			_, err := a.Get(ctx, "alice", "counter", "c", &c)
