@@ -11,6 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/vire-dev/vire/backends/internal/blobio"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -60,7 +61,7 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 	}
 	if size >= 0 && size <= int64(c.chunkSize) {
 		buf := make([]byte, size)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		if _, err := blobio.ReadFull(ctx, r, buf); err != nil {
 			return sdk.Meta{}, readErr(err, size)
 		}
 		if err := ctx.Err(); err != nil {
@@ -71,7 +72,7 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 	if size < 0 {
 		// Peek one chunk: a short unsized stream takes the one-round-trip path.
 		buf := make([]byte, c.chunkSize+1)
-		n, err := io.ReadFull(r, buf)
+		n, err := blobio.ReadFull(ctx, r, buf)
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			if err := ctx.Err(); err != nil {
@@ -158,7 +159,7 @@ func (s *Store) putChunks(ctx context.Context, c *config, key string, r io.Reade
 	buf := make([]byte, c.chunkSize)
 	var total int64
 	for {
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := blobio.ReadFull(ctx, r, buf)
 		if n > 0 {
 			if err := ctx.Err(); err != nil {
 				return sdk.Meta{}, err
