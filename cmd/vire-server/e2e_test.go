@@ -43,6 +43,9 @@ func install(t *testing.T, dir string) string {
 	server := filepath.Join(dir, "bin", "vire-server")
 	build("./cmd/vire-server", server)
 	for _, p := range plugins {
+		if srcs, _ := filepath.Glob(filepath.Join(p, "*.go")); len(srcs) == 0 {
+			continue
+		}
 		build("./cmd/"+filepath.Base(p), filepath.Join(dir, "bin", "plugins", filepath.Base(p)))
 	}
 	return server
