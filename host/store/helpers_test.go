@@ -4,11 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/vire-dev/vire/backends/file"
 	"github.com/vire-dev/vire/host/crypt"
+	"github.com/vire-dev/vire/host/pluginhost"
+	"github.com/vire-dev/vire/internal/testbuild"
 	"github.com/vire-dev/vire/plugins/keys/env"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -37,6 +42,55 @@ var backendKinds = []struct {
 			return openFileStore(t, root.(string))
 		},
 	},
+	{
+		// The file backend as a plugin process over gRPC, as vire-server
+		// runs it; reopen starts a second process on the same directory.
+		name: "plugin",
+		open: func(t testing.TB) sdk.BlobStore { return startFilePlugin(t, t.TempDir()) },
+		reopen: func(t testing.TB, b sdk.BlobStore) sdk.BlobStore {
+			root, ok := fileRoots.Load(b)
+			if !ok {
+				t.Fatal("reopen: not a file store opened by these tests")
+			}
+			return startFilePlugin(t, root.(string))
+		},
+	},
+}
+
+// newPluginHost returns a plugin host closed at the end of the test.
+func newPluginHost(t testing.TB) *pluginhost.Host {
+	h := pluginhost.New(pluginhost.Options{Logger: hclog.New(&hclog.LoggerOptions{Output: testLog{t}, Level: hclog.Warn})})
+	t.Cleanup(h.Close)
+	return h
+}
+
+// testLog sends plugin logs to the test log.
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func startPlugin(t testing.TB, name string) *pluginhost.Plugin {
+	t.Helper()
+	p, err := newPluginHost(t).Start(context.Background(), pluginhost.Spec{
+		Name: name, Path: testbuild.Binary(t, "./cmd/vire-plugin-"+name),
+	})
+	if err != nil {
+		t.Fatalf("starting the %s plugin: %v", name, err)
+	}
+	return p
+}
+
+func startFilePlugin(t testing.TB, root string) sdk.BlobStore {
+	t.Helper()
+	bs, err := startPlugin(t, "file").BlobStore(context.Background(), sdk.ConfigValue{"root": root, "versions": float64(5), "fsync": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileRoots.Store(bs, root)
+	return bs
 }
 
 // fileRoots maps each file store the tests opened to its directory.
