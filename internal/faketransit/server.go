@@ -252,7 +252,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.write(w, fail(http.StatusNotFound))
 		return
 	}
-	if ns := strings.Trim(r.Header.Get("X-Vault-Namespace"), "/"); ns != "" {
+	// sys/health has its own handler in Vault and ignores the namespace.
+	if ns := strings.Trim(r.Header.Get("X-Vault-Namespace"), "/"); ns != "" && path != "sys/health" {
 		path = ns + "/" + path
 	}
 	method := r.Method
