@@ -27,7 +27,17 @@ type KeyringStore interface {
 }
 
 // Keyring is a tenant's set of data keys, each wrapped by the key provider.
-// It holds no plaintext key material, so it is stored unencrypted.
+// It holds no plaintext key material, so it is stored unencrypted:
+//
+//	{"format":1,"tenant":"alice","provider":"env","current":2,
+//	 "created":"2026-01-02T03:04:05Z","updated":"2026-03-01T10:00:00Z",
+//	 "deks":[
+//	  {"version":1,"wrapped":{"key_version":1,"ciphertext":"<base64>"},"created":"…","seals_reserved":8192},
+//	  {"version":2,"wrapped":{"key_version":1,"ciphertext":"<base64>"},"created":"…","seals_reserved":4096}]}
+//
+// Someone who can write to storage can damage a keyring (drop versions,
+// reset counters) but cannot make it yield a key: every wrapped key is
+// authenticated by the provider and bound to the tenant.
 type Keyring struct {
 	Format   int       `json:"format"`
 	Tenant   string    `json:"tenant"`
