@@ -42,7 +42,7 @@ func (s *memStore) Health(context.Context) error                     { return ni
 func (s *memStore) Close() error                                     { return nil }
 
 func (s *memStore) Capabilities() sdk.BlobCapabilities {
-	return sdk.BlobCapabilities{ConditionalWrite: true}
+	return sdk.BlobCapabilities{ConditionalWrite: !strings.HasPrefix(s.defect, "unconditional")}
 }
 
 func checkKey(key string) error {
@@ -142,6 +142,9 @@ func (s *memStore) commit(key string, data []byte, o sdk.PutOptions) (sdk.Meta, 
 	if o.IfNoneMatch != "" && o.IfNoneMatch != "*" {
 		return sdk.Meta{}, fmt.Errorf("IfNoneMatch must be *: %w", sdk.ErrInvalidArgument)
 	}
+	if s.defect == "unconditional" && (o.IfMatch != "" || o.IfNoneMatch != "") {
+		return sdk.Meta{}, fmt.Errorf("conditional put: %w", sdk.ErrUnsupported)
+	}
 	s.mu.Lock()
 	cur, exists := s.blobs[s.key(key)]
 	if s.defect == "racy-conditional" {
@@ -169,6 +172,9 @@ func (s *memStore) commit(key string, data []byte, o sdk.PutOptions) (sdk.Meta, 
 func (s *memStore) Delete(ctx context.Context, key string, o sdk.DeleteOptions) error {
 	if err := checkKey(key); err != nil {
 		return err
+	}
+	if s.defect == "unconditional" && o.IfMatch != "" {
+		return fmt.Errorf("conditional delete: %w", sdk.ErrUnsupported)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -9,6 +9,26 @@
 // streaming, listing and, for key providers, tenant binding and tamper
 // detection.
 //
+// Besides what the sdk documents, the blob suite pins down these points:
+//
+//   - Delete of a missing key wraps ErrNotFound; a conditional write or
+//     delete against a missing key wraps ErrPrecondition.
+//   - An ETag changes whenever a write stores different bytes, and the ETag
+//     of a deleted blob never matches again.
+//   - PutOptions.IfNoneMatch other than "" or "*" wraps ErrInvalidArgument.
+//   - A blob handed to Put, or returned by Get, is the caller's: changing
+//     the slice afterwards changes nothing in the store.
+//   - A failed, short, or canceled PutReader leaves the previous blob (or
+//     no blob) in place; a canceled GetReader fails its next reads.
+//   - Cursors are opaque: the suite only passes back NextCursor values.
+//
+// The key suite requires that any changed byte, truncation or extension of
+// a wrapped key, and any other tenant (including one differing only by a
+// trailing NUL byte or by case), give an error wrapping ErrIntegrity and no
+// key; that a provider that cannot rotate returns ErrUnsupported with
+// instructions and says Rotatable: false; and that one that can keeps old
+// versions unwrappable and makes Rewrap move keys to the new version.
+//
 // Typical use in a backend's tests:
 //
 //	func TestConformance(t *testing.T) {

@@ -11,9 +11,14 @@ import (
 
 const defectEnv = "PLUGINTEST_DEFECT"
 
-// TestReferenceStorePasses proves the blob suite accepts a correct store.
+// TestReferenceStorePasses proves the blob suite accepts a correct store,
+// both one with conditional writes and one that honestly refuses them.
 func TestReferenceStorePasses(t *testing.T) {
-	RunBlobStore(t, BlobHarness{Open: func(*testing.T) sdk.BlobStore { return newMemStore("") }})
+	for _, variant := range []string{"", "unconditional"} {
+		t.Run("variant="+variant, func(t *testing.T) {
+			RunBlobStore(t, BlobHarness{Open: func(*testing.T) sdk.BlobStore { return newMemStore(variant) }})
+		})
+	}
 }
 
 // TestReferenceProvidersPass proves the key suite accepts a correct provider,
@@ -45,6 +50,7 @@ func TestSuiteCatchesDefects(t *testing.T) {
 		{"racy-conditional", "Concurrency/CreateRaceHasOneWinner"},
 		{"racy-conditional", "Concurrency/ReadModifyWriteLosesNoUpdate"},
 		{"inclusive-cursor", "List/PaginationIsStable"},
+		{"unconditional-ignored", "Conditional/ConditionsUnsupported"},
 		{"keys:ignore-tenant", "WrongTenant"},
 		{"keys:no-auth", "Tampering"},
 		{"keys:rewrap-new-key", "Rewrap"},
