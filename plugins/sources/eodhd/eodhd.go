@@ -172,7 +172,7 @@ func (s *Source) Configure(_ context.Context, cfg sdk.ConfigValue) error {
 		},
 	}
 	s.cfg.Store(st)
-	s.log.Debug("configured", "base_url", st.baseURL, "timeout", timeout, "requests_per_minute", rpm,
+	s.log.Debug("configured", "base_url", st.baseURL, "timeout", timeout.String(), "requests_per_minute", rpm,
 		"max_retries", st.maxRetries, "api_key_set", st.apiKey != "")
 	return nil
 }

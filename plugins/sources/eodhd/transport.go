@@ -98,7 +98,7 @@ func (s *Source) attempt(ctx context.Context, st *settings, u, key string, tenan
 	defer resp.Body.Close()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	s.log.Debug("request", "path", path, "status", resp.StatusCode, "bytes", len(body),
-		"duration", time.Since(start), "ratelimit_remaining", resp.Header.Get("X-RateLimit-Remaining"))
+		"duration", time.Since(start).Round(time.Microsecond).String(), "ratelimit_remaining", resp.Header.Get("X-RateLimit-Remaining"))
 	if err != nil {
 		return nil, ctx.Err() == nil, transportError(ctx, path, key, err)
 	}
