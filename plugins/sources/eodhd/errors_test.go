@@ -127,9 +127,18 @@ func TestInvalidArguments(t *testing.T) {
 			_, err := h.src.Quotes(ctx, noCreds, []string{"BHP.AU", "CBA.AU", "bad ticker"})
 			return err
 		},
-		"bad date":      func() error { _, err := h.src.History(ctx, noCreds, "BHP.AU", sdk.HistoryQuery{From: "2021-02-30"}); return err },
-		"reversed":      func() error { _, err := h.src.Dividends(ctx, noCreds, "BHP.AU", "2022-01-01", "2021-01-01"); return err },
-		"bad period":    func() error { _, err := h.src.History(ctx, noCreds, "BHP.AU", sdk.HistoryQuery{Period: "y"}); return err },
+		"bad date": func() error {
+			_, err := h.src.History(ctx, noCreds, "BHP.AU", sdk.HistoryQuery{From: "2021-02-30"})
+			return err
+		},
+		"reversed": func() error {
+			_, err := h.src.Dividends(ctx, noCreds, "BHP.AU", "2022-01-01", "2021-01-01")
+			return err
+		},
+		"bad period": func() error {
+			_, err := h.src.History(ctx, noCreds, "BHP.AU", sdk.HistoryQuery{Period: "y"})
+			return err
+		},
 		"bad exchange":  func() error { _, err := h.src.ExchangeSymbols(ctx, noCreds, "A/U"); return err },
 		"bulk symbol":   func() error { _, err := h.src.BulkLastDay(ctx, noCreds, "AU", "", []string{"BHP,CBA"}); return err },
 		"bulk date":     func() error { _, err := h.src.BulkLastDay(ctx, noCreds, "AU", "yesterday", nil); return err },
