@@ -20,7 +20,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/vire-dev/vire/host/config"
+	"github.com/vire-dev/vire/host/crypt"
 	"github.com/vire-dev/vire/host/pluginhost"
+	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -48,6 +50,11 @@ type App struct {
 	Cache sdk.BlobStore
 	// Sources maps each source block's name to what its plugin serves.
 	Sources map[string]Source
+	// Store is the tenant document store over Storage, encrypting with
+	// Envelope when a keys block is configured.
+	Store *store.Store
+	// Envelope is nil when encryption is off.
+	Envelope *crypt.Envelope
 }
 
 // Source is one configured data source; either field may be nil.
@@ -114,6 +121,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, hcl.Diagno
 	if diags.HasErrors() {
 		h.Close()
 		return nil, diags
+	}
+	if err := a.openStore(o.Logger); err != nil {
+		h.Close()
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot open the document store", Detail: err.Error(), Subject: cfg.Storage.DeclRange.Ptr()})
 	}
 	return a, diags
 }
@@ -196,8 +207,13 @@ func (a *App) Ready(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close stops every plugin.
-func (a *App) Close() { a.Host.Close() }
+// Close forgets every data key and stops every plugin.
+func (a *App) Close() {
+	if a.Envelope != nil {
+		_ = a.Envelope.Close()
+	}
+	a.Host.Close()
+}
 
 // CheckExposure refuses to serve without authentication on an address
 // other hosts can reach, unless the configuration says so explicitly.
