@@ -55,8 +55,10 @@ func (s *secretSet) collect(v cty.Value, all bool) {
 			s.add(v.AsString())
 		}
 	case ty == cty.Number:
-		if all {
-			s.add(v.AsBigFloat().Text('f', -1))
+		// Only numbers of a size anyone would print: the decimal form of
+		// 1e100000000 alone would take seconds to build.
+		if bf := v.AsBigFloat(); all && bf.MantExp(nil) <= 128 {
+			s.add(bf.Text('f', -1))
 		}
 	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType() || ty.IsMapType() || ty.IsObjectType():
 		for it := v.ElementIterator(); it.Next(); {
