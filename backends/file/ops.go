@@ -307,8 +307,23 @@ func (d *rootDir) createTemp(dir, name string) (*os.Root, *os.File, error) {
 
 // openDir opens a slash-separated directory below the root as a Root of its
 // own, one component at a time (each step costs the same however deep the
-// path), creating missing directories when create is set.
+// path), creating missing directories when create is set. Creation retries
+// when a concurrent delete removes an emptied directory on the way.
 func (d *rootDir) openDir(dir string, create bool) (*os.Root, error) {
+	if !create {
+		return d.walkDir(dir, false)
+	}
+	var err error
+	for range createAttempts {
+		var r *os.Root
+		if r, err = d.walkDir(dir, true); err == nil || !isMissing(err) {
+			return r, err
+		}
+	}
+	return nil, err
+}
+
+func (d *rootDir) walkDir(dir string, create bool) (*os.Root, error) {
 	cur, err := d.r.OpenRoot(".")
 	if err != nil || dir == "." || dir == "" {
 		return cur, err
