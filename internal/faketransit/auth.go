@@ -18,7 +18,16 @@ func (s *Server) CreateToken(ttl time.Duration, rules ...Rule) string {
 func (s *Server) issueLocked(ttl time.Duration, rules []Rule) *token {
 	t := &token{id: "hvs." + randomID(16), accessor: randomID(12), rules: slices.Clone(rules), created: s.nowLocked(), ttl: ttl}
 	s.tokens[t.id] = t
+	s.lastIssued = t.id
 	return t
+}
+
+// LastIssued returns the token most recently issued, by CreateToken or by
+// an AppRole login.
+func (s *Server) LastIssued() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastIssued
 }
 
 // Revoke makes a token invalid, as `vault token revoke` does.

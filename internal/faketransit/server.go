@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -60,18 +61,19 @@ type Server struct {
 	srv   *httptest.Server
 	clock func() time.Time
 
-	mu       sync.Mutex
-	skew     time.Duration
-	sealed   bool
-	tokens   map[string]*token
-	roles    map[string]*appRole // by role_id
-	mounts   map[string]string   // mount path (no trailing slash) → engine type
-	keys     map[string]*key     // "<mount>/<name>" → key
-	kv       map[string]*kvEntry // "<mount>/<path>" → entry
-	faults   []fault
-	calls    map[string]int // "METHOD path" → requests received
-	denied   int
-	requests int
+	mu         sync.Mutex
+	skew       time.Duration
+	sealed     bool
+	tokens     map[string]*token
+	lastIssued string
+	roles      map[string]*appRole // by role_id
+	mounts     map[string]string   // mount path (no trailing slash) → engine type
+	keys       map[string]*key     // "<mount>/<name>" → key
+	kv         map[string]*kvEntry // "<mount>/<path>" → entry
+	faults     []fault
+	calls      map[string]int // "METHOD path" → requests received
+	denied     int
+	requests   int
 }
 
 type token struct {
@@ -123,10 +125,14 @@ func New(tb testing.TB, o Options) *Server {
 		calls:     map[string]int{},
 	}
 	s.tokens[o.RootToken] = &token{id: o.RootToken, accessor: randomID(12), root: true, created: o.Now()}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	// Tests provoke failed TLS handshakes on purpose; keep them out of the
+	// test output.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if o.TLS {
-		s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
+		s.srv.StartTLS()
 	} else {
-		s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+		s.srv.Start()
 	}
 	s.URL = s.srv.URL
 	tb.Cleanup(s.srv.Close)

@@ -33,7 +33,7 @@ func (t staticToken) token(context.Context, *client) (string, error) { return st
 func (staticToken) refused(string) bool                              { return false }
 func (staticToken) method() string                                   { return "token" }
 func (staticToken) remedy() string {
-	return "give Vire a valid token whose policy allows the transit paths (see docs/keys.md); a restored token works without reconfiguring"
+	return "renew or replace the token, or give it the policy in docs/keys.md"
 }
 
 // appRole logs in at auth/approle/login and logs in again when three
@@ -114,6 +114,6 @@ func (a *appRole) loginLocked(ctx context.Context, c *client) (string, error) {
 	if r.Auth.LeaseDuration > 0 {
 		a.renewAt = issued.Add(time.Duration(r.Auth.LeaseDuration) * time.Second * 3 / 4)
 	}
-	c.log.Info("logged in to vault with AppRole", "token_ttl", time.Duration(r.Auth.LeaseDuration)*time.Second)
+	c.log.Info("logged in to vault with AppRole", "token_ttl", (time.Duration(r.Auth.LeaseDuration) * time.Second).String())
 	return a.tok, nil
 }

@@ -181,11 +181,11 @@ func (c *client) roundTrip(ctx context.Context, method, path, tok string, body [
 			return 0, nil, fmt.Errorf("%w: vault answered %s %s with HTTP %d after %d attempts: %s",
 				sdk.ErrUnavailable, method, path, status, attempt+1, msg)
 		default:
-			c.log.Trace("vault request", "method", method, "path", path, "status", status, "elapsed", time.Since(start))
+			c.log.Trace("vault request", "method", method, "path", path, "status", status, "elapsed", time.Since(start).String())
 			return status, raw, nil
 		}
 		wait := c.backoff(attempt, retryAfter)
-		c.log.Warn("vault request failed; retrying", "method", method, "path", path, "attempt", attempt+1, "wait", wait)
+		c.log.Warn("vault request failed; retrying", "method", method, "path", path, "attempt", attempt+1, "wait", wait.String())
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
