@@ -1,0 +1,231 @@
+// Package gcs is Vire's Google Cloud Storage backend: an sdk.BlobStore in a
+// GCS bucket (or an emulator such as fake-gcs-server).
+//
+// Keys are stored under object names made by backends/internal/objname (an
+// injective, byte-order-preserving encoding), so listings come back in key
+// order and prefix listings use GCS's own prefix filter. Keys whose names
+// would pass GCS's 1,024-byte limit keep their full key in object metadata.
+//
+// The ETag of a blob is its GCS generation number. Writes are conditional
+// through ifGenerationMatch (0 for "must not exist"); a conditional delete
+// deletes exactly the named generation, which GCS does atomically.
+package gcs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"cloud.google.com/go/storage"
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/vire-dev/vire/backends/internal/objname"
+	"github.com/vire-dev/vire/sdk"
+)
+
+const (
+	mib              = 1 << 20
+	defaultChunkSize = 16 * mib
+	// chunkUnit is GCS's granularity for resumable upload chunks.
+	chunkUnit    = 256 << 10
+	maxChunkSize = 1 << 30
+	metaKey      = "vire-key"
+)
+
+// Store is the GCS BlobStore. Create it with New and configure it with
+// Configure before use.
+type Store struct {
+	log hclog.Logger
+
+	mu  sync.RWMutex
+	cfg *config
+}
+
+type config struct {
+	client    *storage.Client
+	bucket    *storage.BucketHandle
+	codec     *objname.Codec
+	chunkSize int
+}
+
+// New returns an unconfigured store.
+func New(logger hclog.Logger) *Store {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Store{log: logger}
+}
+
+var schema = sdk.ConfigSchema{Attributes: []sdk.Attribute{
+	{Name: "bucket", Type: sdk.TypeString, Required: true,
+		Description: "Bucket that holds the blobs; it must exist."},
+	{Name: "prefix", Type: sdk.TypeString, Default: "",
+		Description: "Prefix of every object name, e.g. \"vire/\"; lets several stores share a bucket."},
+	{Name: "credentials_file", Type: sdk.TypeString, Default: "",
+		Description: "Path of a service-account key file. Empty: Application Default Credentials, or none with endpoint."},
+	{Name: "endpoint", Type: sdk.TypeString, Default: "",
+		Description: "Base URL of a GCS emulator such as fake-gcs-server (http://host:port), used without authentication unless credentials_file is set. Empty: Google, or STORAGE_EMULATOR_HOST when that is set."},
+	{Name: "chunk_size", Type: sdk.TypeNumber, Default: defaultChunkSize,
+		Description: "Resumable upload chunk size in bytes, a multiple of 256 KiB; blobs up to one chunk go in one request. 0 sends every blob in one request."},
+}}
+
+// Schema declares the configuration.
+func (s *Store) Schema() sdk.ConfigSchema { return schema }
+
+// Capabilities: generation preconditions make writes and deletes atomic.
+func (s *Store) Capabilities() sdk.BlobCapabilities {
+	return sdk.BlobCapabilities{ConditionalWrite: true}
+}
+
+// Configure builds the client and checks that the bucket answers.
+func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
+	var errs sdk.ConfigErrors
+	bucket := v.String("bucket")
+	if bucket == "" {
+		errs = append(errs, sdk.ConfigError{Attribute: "bucket", Message: "must be set"})
+	}
+	codec, err := objname.NewCodec(v.String("prefix"), objname.MaxName)
+	if err != nil {
+		errs = append(errs, sdk.ConfigError{Attribute: "prefix", Message: err.Error()})
+	}
+	endpoint := strings.TrimRight(v.String("endpoint"), "/")
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			errs = append(errs, sdk.ConfigError{Attribute: "endpoint", Message: "must be an http:// or https:// base URL without credentials, such as http://127.0.0.1:4443"})
+		}
+	}
+	chunk := defaultChunkSize
+	if _, ok := v["chunk_size"]; ok {
+		f := v.Number("chunk_size")
+		if f != float64(int64(f)) || f < 0 || f > maxChunkSize || int64(f)%chunkUnit != 0 {
+			errs = append(errs, sdk.ConfigError{Attribute: "chunk_size", Message: fmt.Sprintf("must be 0 or a multiple of %d bytes up to %d", chunkUnit, maxChunkSize)})
+		} else {
+			chunk = int(f)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	opts := []option.ClientOption{storage.WithJSONReads()}
+	if f := v.String("credentials_file"); f != "" {
+		opts = append(opts, option.WithAuthCredentialsFile(option.ServiceAccount, f))
+	}
+	if endpoint != "" {
+		opts = append(opts, option.WithEndpoint(endpoint+"/storage/v1/"))
+		if v.String("credentials_file") == "" {
+			opts = append(opts, option.WithoutAuthentication())
+		}
+	}
+	client, err := storage.NewClient(ctx, opts...)
+	if err != nil {
+		return fmt.Errorf("gcs: creating client: %w", err)
+	}
+	c := &config{client: client, bucket: client.Bucket(bucket), codec: codec, chunkSize: chunk}
+	if err := c.health(ctx); err != nil {
+		client.Close()
+		return err
+	}
+	s.mu.Lock()
+	old := s.cfg
+	s.cfg = c
+	s.mu.Unlock()
+	if old != nil {
+		old.client.Close()
+	}
+	s.log.Debug("configured", "bucket", bucket, "prefix", codec.Prefix(), "endpoint", endpoint, "chunk_size", chunk)
+	return nil
+}
+
+func (c *config) health(ctx context.Context) error {
+	if _, err := c.bucket.Attrs(ctx); err != nil {
+		return fmt.Errorf("gcs: bucket: %w", classify(err))
+	}
+	return nil
+}
+
+func (s *Store) conf() (*config, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.cfg == nil {
+		return nil, fmt.Errorf("gcs: store is not configured: %w", sdk.ErrUnavailable)
+	}
+	return s.cfg, nil
+}
+
+// Health checks that the bucket answers.
+func (s *Store) Health(ctx context.Context) error {
+	c, err := s.conf()
+	if err != nil {
+		return err
+	}
+	return c.health(ctx)
+}
+
+// Close closes the client.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	c := s.cfg
+	s.cfg = nil
+	s.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.client.Close()
+}
+
+func checkKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("empty key: %w", sdk.ErrInvalidArgument)
+	}
+	if len(key) > sdk.MaxKeyLength {
+		return fmt.Errorf("key of %d bytes is longer than %d: %w", len(key), sdk.MaxKeyLength, sdk.ErrInvalidArgument)
+	}
+	return nil
+}
+
+func httpStatus(err error) int {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		return ge.Code
+	}
+	return 0
+}
+
+// classify wraps err with the sdk kind it means.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	switch status := httpStatus(err); {
+	case errors.Is(err, storage.ErrBucketNotExist):
+		return fmt.Errorf("%w: the bucket does not exist: %v", sdk.ErrUnavailable, err)
+	case errors.Is(err, storage.ErrObjectNotExist) || status == http.StatusNotFound:
+		return fmt.Errorf("%w: %v", sdk.ErrNotFound, err)
+	case status == http.StatusPreconditionFailed:
+		return fmt.Errorf("%w: %v", sdk.ErrPrecondition, err)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return fmt.Errorf("%w: %v", sdk.ErrUnauthorized, err)
+	case status == http.StatusTooManyRequests:
+		return fmt.Errorf("%w: %v", &sdk.RateLimitError{Message: "GCS asked to slow down"}, err)
+	case status >= 500:
+		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
+	case status == http.StatusBadRequest:
+		return fmt.Errorf("%w: %v", sdk.ErrInvalidArgument, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") {
+		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
+	}
+	return err
+}
