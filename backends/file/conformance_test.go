@@ -12,7 +12,7 @@ import (
 )
 
 // openStore returns a store configured on a fresh directory.
-func openStore(t *testing.T, cfg sdk.ConfigValue) *Store {
+func openStore(t testing.TB, cfg sdk.ConfigValue) *Store {
 	t.Helper()
 	s := New(hclog.NewNullLogger())
 	if cfg == nil {
