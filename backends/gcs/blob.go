@@ -71,7 +71,9 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 	w := obj.NewWriter(wctx)
 	w.ChunkSize = c.chunkSize
 	w.ContentType = o.ContentType
-	w.ForceEmptyContentType = o.ContentType == ""
+	if o.ContentType == "" {
+		w.ContentType = untypedContentType
+	}
 	if overflow {
 		w.Metadata = map[string]string{metaKey: objname.MetaValue(key)}
 	}
@@ -100,7 +102,7 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 		return sdk.Meta{}, fmt.Errorf("gcs: put: %w", classify(err))
 	}
 	a := w.Attrs()
-	return sdk.Meta{Size: n, ETag: etag(a.Generation), Modified: a.Updated.UTC(), ContentType: a.ContentType}, nil
+	return sdk.Meta{Size: n, ETag: etag(a.Generation), Modified: a.Updated.UTC(), ContentType: reportedType(a.ContentType)}, nil
 }
 
 // handle returns the object handle for key; for an overflow name it first
@@ -122,7 +124,19 @@ func (s *Store) handle(ctx context.Context, c *config, key string) (*storage.Obj
 }
 
 func attrsMeta(a *storage.ObjectAttrs) sdk.Meta {
-	return sdk.Meta{Size: a.Size, ETag: etag(a.Generation), Modified: a.Updated.UTC(), ContentType: a.ContentType}
+	return sdk.Meta{Size: a.Size, ETag: etag(a.Generation), Modified: a.Updated.UTC(), ContentType: reportedType(a.ContentType)}
+}
+
+// untypedContentType is stored for a blob written without a content type.
+// An object without one would be served with a guessed or default type, so
+// downloads and metadata would disagree; this marker reads back as "".
+const untypedContentType = "application/octet-stream; vire=untyped"
+
+func reportedType(stored string) string {
+	if stored == untypedContentType {
+		return ""
+	}
+	return stored
 }
 
 // Stat returns a blob's metadata.
@@ -164,7 +178,7 @@ func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.M
 		return nil, sdk.Meta{}, fmt.Errorf("gcs: get: %w", classify(err))
 	}
 	a := r.Attrs
-	m := sdk.Meta{Size: a.Size, ETag: etag(a.Generation), Modified: a.LastModified.UTC(), ContentType: a.ContentType}
+	m := sdk.Meta{Size: a.Size, ETag: etag(a.Generation), Modified: a.LastModified.UTC(), ContentType: reportedType(a.ContentType)}
 	return &reader{ctx: ctx, r: r, want: a.Size}, m, nil
 }
 

@@ -345,3 +345,16 @@ func TestSeparateNamespaces(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyContentTypeRoundTrips(t *testing.T) {
+	s := open(t, testsvc.Redis(t), nil)
+	if _, err := s.Put(t.Context(), "k", []byte("<html>sniff me</html>"), sdk.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Stat(t.Context(), "k"); err != nil || m.ContentType != "" {
+		t.Fatalf("Stat: type %q, %v", m.ContentType, err)
+	}
+	if _, m, err := s.Get(t.Context(), "k"); err != nil || m.ContentType != "" {
+		t.Fatalf("Get: type %q, %v", m.ContentType, err)
+	}
+}
