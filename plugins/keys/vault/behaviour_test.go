@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -396,6 +399,12 @@ func TestKeyCreation(t *testing.T) {
 		}
 		_, err = p.Status(ctx, "acme")
 		wantKind(t, err, sdk.ErrUnavailable, "Status after the key was deleted")
+		// The documented policy cannot upsert through encrypt, so no new
+		// key appears behind the operator's back.
+		_, err = p.Wrap(ctx, "acme", newDEK(t))
+		wantKind(t, err, sdk.ErrUnauthorized, "Wrap after the key was deleted")
+		_, err = p.Status(ctx, "acme")
+		wantKind(t, err, sdk.ErrUnavailable, "Status after a refused Wrap")
 	})
 }
 
@@ -460,5 +469,29 @@ func TestTLS(t *testing.T) {
 				wantKind(t, err, sdk.ErrUnavailable, "Configure", "certificate")
 			}
 		})
+	}
+}
+
+// TestAddressWithPathPrefix reaches Vault through a reverse proxy that
+// serves it under /vault/.
+func TestAddressWithPathPrefix(t *testing.T) {
+	s := newFake(t, faketransit.Options{})
+	target, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(http.StripPrefix("/vault", httputil.NewSingleHostReverseProxy(target)))
+	t.Cleanup(front.Close)
+	p := configured(t, s, sdk.ConfigValue{"address": front.URL + "/vault/"}, nil)
+	dek := newDEK(t)
+	w, err := p.Wrap(t.Context(), "acme", dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Unwrap(t.Context(), "acme", w); err != nil || !bytes.Equal(got, dek) {
+		t.Fatalf("Unwrap through the proxy: %v", err)
+	}
+	if err := p.Health(t.Context()); err != nil {
+		t.Fatalf("Health through the proxy: %v", err)
 	}
 }
