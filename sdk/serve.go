@@ -215,7 +215,20 @@ func serve(cfg *ServeConfig, args []string, stdout, stderr io.Writer) int {
 		},
 		Logger: cfg.Logger,
 	})
+	cfg.close()
 	return 0
+}
+
+// close releases every component that holds resources (connections, key
+// material) once the host has asked the plugin to stop.
+func (c *ServeConfig) close() {
+	for _, comp := range []any{c.Storage, c.Keys, c.Source} {
+		if cl, ok := comp.(io.Closer); ok && comp != nil {
+			if err := cl.Close(); err != nil {
+				c.Logger.Warn("closing component", "error", err)
+			}
+		}
+	}
 }
 
 // watchParent exits the plugin when the host that started it is gone, so a
