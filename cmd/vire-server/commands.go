@@ -98,10 +98,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg, stderr)
-	if err := app.CheckExposure(cfg); err != nil {
-		log.Error(err.Error())
-		return 1
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

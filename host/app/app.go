@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -213,23 +212,4 @@ func (a *App) Close() {
 		_ = a.Envelope.Close()
 	}
 	a.Host.Close()
-}
-
-// CheckExposure refuses to serve without authentication on an address
-// other hosts can reach, unless the configuration says so explicitly.
-func CheckExposure(cfg *config.Config) error {
-	if cfg.Auth.Mode != config.AuthNone || cfg.Server.AllowRemoteWithoutAuth {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("server.listen %q: %w", cfg.Server.Listen, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("refusing to serve %s without authentication: anyone who can reach it could read and change every portfolio. Set auth { mode = \"api_key\" }, listen on 127.0.0.1, or set server { allow_remote_without_auth = true } if something in front of Vire authenticates", cfg.Server.Listen)
 }
