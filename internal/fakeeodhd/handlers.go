@@ -202,7 +202,7 @@ func (s *Server) bulk(arg string, q url.Values) (any, int) {
 	ex := strings.ToUpper(arg)
 	date := q.Get("date")
 	if date == "" {
-		_, last, ok := s.anyLast(ex)
+		last, ok := s.lastTradingDay(ex)
 		if !ok {
 			return []obj{}, http.StatusOK
 		}
@@ -251,15 +251,15 @@ func (s *Server) bulk(arg string, q url.Values) (any, int) {
 	return out, http.StatusOK
 }
 
-// anyLast is the last trading day of an exchange.
-func (s *Server) anyLast(ex string) (string, string, bool) {
+// lastTradingDay is the exchange's last day with bars.
+func (s *Server) lastTradingDay(ex string) (string, bool) {
 	for _, sec := range sortedSecurities(s.securities) {
 		if sec.Exchange == ex {
 			_, last, ok := sec.lastBars(s.today)
-			return ex, last.Date, ok
+			return last.Date, ok
 		}
 	}
-	return "", "", false
+	return "", false
 }
 
 func (s *Server) dividends(arg string, q url.Values) (any, int) {
