@@ -71,7 +71,7 @@ var schema = sdk.ConfigSchema{Attributes: []sdk.Attribute{
 	{Name: "credentials_file", Type: sdk.TypeString, Default: "",
 		Description: "Path of a service-account key file. Empty: Application Default Credentials, or none with endpoint."},
 	{Name: "endpoint", Type: sdk.TypeString, Default: "",
-		Description: "Base URL of a GCS emulator such as fake-gcs-server (http://host:port), used without authentication unless credentials_file is set. Empty: Google, or STORAGE_EMULATOR_HOST when that is set."},
+		Description: "Base URL of a GCS emulator such as fake-gcs-server (http://host:port, or its JSON API root http://host:port/storage/v1/), used without authentication unless credentials_file is set. Empty: Google, or STORAGE_EMULATOR_HOST when that is set."},
 	{Name: "chunk_size", Type: sdk.TypeNumber, Default: defaultChunkSize,
 		Description: "Resumable upload chunk size in bytes, a multiple of 256 KiB; blobs up to one chunk go in one request. 0 sends every blob in one request."},
 }}
@@ -95,7 +95,8 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 	if err != nil {
 		errs = append(errs, sdk.ConfigError{Attribute: "prefix", Message: err.Error()})
 	}
-	endpoint := strings.TrimRight(v.String("endpoint"), "/")
+	// Both the base URL and the JSON API root (…/storage/v1/) are accepted.
+	endpoint := strings.TrimSuffix(strings.TrimRight(v.String("endpoint"), "/"), "/storage/v1")
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {

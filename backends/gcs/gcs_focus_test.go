@@ -46,6 +46,21 @@ func TestConfigureErrors(t *testing.T) {
 	}
 }
 
+func TestEndpointForms(t *testing.T) {
+	e := startEmulator(t)
+	for _, ep := range []string{"http://" + e.host, "http://" + e.host + "/", "http://" + e.host + "/storage/v1/"} {
+		s := New(nil)
+		if err := s.Configure(t.Context(), e.config(sdk.ConfigValue{"endpoint": ep})); err != nil {
+			t.Errorf("endpoint %q: %v", ep, err)
+			continue
+		}
+		if _, err := s.Put(t.Context(), "k", []byte("v"), sdk.PutOptions{}); err != nil {
+			t.Errorf("endpoint %q: Put: %v", ep, err)
+		}
+		s.Close()
+	}
+}
+
 func TestMissingBucketIsUnavailable(t *testing.T) {
 	e := startEmulator(t)
 	err := New(nil).Configure(t.Context(), e.config(sdk.ConfigValue{"bucket": "no-such-bucket"}))

@@ -21,8 +21,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -117,6 +119,9 @@ type server struct {
 	log  string
 	done chan struct{}
 	err  error // set before done is closed
+	// release lets the thread that started the process go.
+	release     chan struct{}
+	releaseOnce sync.Once
 }
 
 func (s *server) exited() bool {
@@ -130,6 +135,7 @@ func (s *server) exited() bool {
 
 // stop ends the whole process group: TERM first, KILL if it lingers.
 func (s *server) stop() {
+	defer s.releaseOnce.Do(func() { close(s.release) })
 	if s.exited() {
 		return
 	}
@@ -174,10 +180,24 @@ func start(t testing.TB, name, bin string, args, env []string, dir string, ready
 	// Own process group so cleanup reaches any children; SIGKILL if the test
 	// process dies without running its cleanups.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the thread that started the child exits, and the
+	// runtime ends threads whose locked goroutine returns (the plugin host
+	// does that). So the child is started from a thread of its own, held
+	// until the server has stopped.
+	started := make(chan error)
+	release := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-release
+		}
+	}()
+	if err := <-started; err != nil {
 		return nil, err
 	}
-	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{}), release: release}
 	go func() {
 		s.err = cmd.Wait()
 		close(s.done)

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRedisAnswers(t *testing.T) {
@@ -79,5 +81,24 @@ func TestRedisUnixAnswers(t *testing.T) {
 	sock := RedisUnix(t)
 	if err := redisPingNet(context.Background(), "unix", sock); err != nil {
 		t.Fatalf("redis at %s: %v", sock, err)
+	}
+}
+
+// TestServerOutlivesLockedThreads: goroutines that lock their OS thread and
+// return make the runtime end that thread; a server started by this package
+// must not die with it (Pdeathsig is per thread).
+func TestServerOutlivesLockedThreads(t *testing.T) {
+	addr := Redis(t)
+	for range 50 {
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(done)
+		}()
+		<-done
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := redisPing(context.Background(), addr); err != nil {
+		t.Fatalf("redis died when locked threads ended: %v", err)
 	}
 }
