@@ -84,9 +84,9 @@ func New(log hclog.Logger) *Provider {
 func (p *Provider) Schema() sdk.ConfigSchema { return schema() }
 
 // Configure validates the configuration and stretches every passphrase. It
-// is slow by design (each passphrase costs one Argon2id run, about a tenth
-// of a second with the defaults); afterwards wrapping costs one HKDF and one
-// AES-GCM operation.
+// is slow by design: each passphrase costs one Argon2id run, about half a
+// second with the defaults on a small two-core machine (BenchmarkStretch).
+// Afterwards wrapping costs one HKDF and one AES-GCM operation.
 func (p *Provider) Configure(ctx context.Context, cfg sdk.ConfigValue) error {
 	s, err := parseSettings(cfg)
 	if err != nil {
