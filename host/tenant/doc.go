@@ -1,0 +1,32 @@
+// Package tenant is Vire's access layer for the hosted mode: the tenant
+// registry, API keys and how they authenticate a request, per-key rate
+// limits, and each tenant's tamper-evident audit log. The REST and MCP
+// layers call it; it holds the business rules (who may administer whom,
+// what rotation means), so handlers stay thin.
+//
+// # Records
+//
+// Tenants and API keys live in the store's System namespace, unencrypted
+// and shared by every server instance, and change only through conditional
+// writes:
+//
+//	_system/tenants/<tenant>        Tenant
+//	_system/apikeys/<key id>        one API key: tenant, scopes, hash of the secret, expiry, revocation
+//	_system/tenant-keys/<tenant>    the ids of a tenant's keys, for listing
+//
+// Nothing is cached in memory as a source of truth: revoking a key or
+// suspending a tenant on one instance takes effect on every instance at the
+// next request.
+//
+// # Keys
+//
+// An API key looks like vire_<id>_<secret><checksum> (see ParseKey). The
+// server stores only a SHA-256 hash of the secret and compares it in
+// constant time; the key itself is shown once, when it is created.
+//
+// # Audit
+//
+// AuditLog appends one record per authenticated request to the tenant's
+// hash chain under the tenant's documents (kind "audit"), in segments; see
+// AuditLog and Verify.
+package tenant
