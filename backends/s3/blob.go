@@ -450,8 +450,11 @@ func (s *Store) Delete(ctx context.Context, key string, o sdk.DeleteOptions) err
 	}
 	// Replace exactly the version asked for by a tombstone: S3 lets one
 	// conditional PutObject win, where conditional deletes of a missing
-	// object all succeed.
-	out, err := c.client.PutObject(ctx, &s3.PutObjectInput{
+	// object all succeed. The tombstone stays: removing it would need a
+	// conditional DeleteObject, which some servers (versitygw) evaluate
+	// apart from the unlink, so a create that had just replaced the
+	// tombstone could be deleted. The next write of the key replaces it.
+	_, err = c.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(c.bucket), Key: aws.String(name), Body: strings.NewReader(tombstoneBody),
 		ContentLength: aws.Int64(int64(len(tombstoneBody))), ContentType: aws.String("text/plain"),
 		Metadata: map[string]string{metaTombstone: "1"}, IfMatch: aws.String(quote(o.IfMatch)),
@@ -461,15 +464,6 @@ func (s *Store) Delete(ctx context.Context, key string, o sdk.DeleteOptions) err
 			return fmt.Errorf("s3: delete: %w", sdk.ErrPrecondition)
 		}
 		return fmt.Errorf("s3: delete: %w", classify(err))
-	}
-	// The blob is gone from now on; removing the tombstone only tidies up,
-	// and only if nobody has replaced it meanwhile.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	if _, err := c.client.DeleteObject(rctx, &s3.DeleteObjectInput{
-		Bucket: aws.String(c.bucket), Key: aws.String(name), IfMatch: aws.String(quote(aws.ToString(out.ETag))),
-	}); err != nil && !isPrecondition(err) && !isNotFound(err) {
-		s.log.Warn("could not remove a tombstone; it reads as absent and the next write replaces it", "error", err)
 	}
 	return nil
 }

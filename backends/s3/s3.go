@@ -10,10 +10,10 @@
 // Conditional writes use PutObject and CompleteMultipartUpload with If-Match
 // and If-None-Match, which S3 evaluates atomically. S3's conditional
 // DeleteObject cannot tell "deleted" from "already gone" (both are 204), so
-// a conditional delete first replaces the blob with a tombstone through a
-// conditional PutObject (only one of several racing deleters can do that),
-// then removes the tombstone. Readers treat a tombstone as absent, and a
-// create (If-None-Match) that meets one replaces it conditionally.
+// a conditional delete replaces the blob with a tombstone through a
+// conditional PutObject instead (only one of several racing deleters can do
+// that). Readers treat a tombstone as absent, listings skip it, and a create
+// (If-None-Match) that meets one replaces it conditionally.
 package s3
 
 import (

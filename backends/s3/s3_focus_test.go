@@ -249,3 +249,37 @@ func TestEmptyContentTypeRoundTrips(t *testing.T) {
 		t.Fatalf("Get: type %q, %v", m.ContentType, err)
 	}
 }
+
+// TestConditionalDeleteLeavesTombstone: the blob is replaced by a tombstone
+// that reads as absent and that no stale ETag can overwrite.
+func TestConditionalDeleteLeavesTombstone(t *testing.T) {
+	g := startGateway(t)
+	s := open(t, g, sdk.ConfigValue{"prefix": "cd/"})
+	ctx := t.Context()
+	m, err := s.Put(ctx, "k", []byte("v1"), sdk.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "k", sdk.DeleteOptions{IfMatch: m.ETag}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := g.raw().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(g.bucket), Key: aws.String("cd/k!")})
+	if err != nil || h.Metadata[metaTombstone] == "" || aws.ToInt64(h.ContentLength) != int64(len(tombstoneBody)) {
+		t.Fatalf("after a conditional delete the object is %v, %v; want a tombstone", h, err)
+	}
+	if _, err := s.Put(ctx, "k", []byte("v2"), sdk.PutOptions{IfMatch: m.ETag}); !errors.Is(err, sdk.ErrPrecondition) {
+		t.Errorf("stale IfMatch over a tombstone: %v", err)
+	}
+	if err := s.Delete(ctx, "k", sdk.DeleteOptions{}); !errors.Is(err, sdk.ErrNotFound) {
+		t.Errorf("Delete of a tombstoned key: %v", err)
+	}
+	if page, err := s.List(ctx, sdk.ListOptions{}); err != nil || len(page.Items) != 0 {
+		t.Errorf("List: %v, %v", page.Items, err)
+	}
+	if _, err := s.Put(ctx, "k", []byte("v3"), sdk.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Get(ctx, "k"); err != nil || string(got) != "v3" {
+		t.Errorf("Get after rewrite: %q, %v", got, err)
+	}
+}
