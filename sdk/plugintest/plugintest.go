@@ -1,6 +1,6 @@
 // Package plugintest holds the conformance suites a Vire plugin author runs
-// against a component: RunBlobStore for storage backends and RunKeyProvider
-// for key providers.
+// against a component: RunBlobStore for storage backends, RunKeyProvider
+// for key providers and RunMarketData for market-data sources.
 //
 // The suites only see the sdk interfaces, so they run the same whether the
 // harness opens the component in-process or through the host's plugin loader
