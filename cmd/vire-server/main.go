@@ -5,6 +5,8 @@
 //	vire-server validate [-config FILE] [-var NAME=VALUE]... [-json]
 //	vire-server fmt [-check] FILE...
 //	vire-server plugins [-config FILE | -dir DIR]
+//	vire-server keys status|rotate|rewrap|reencrypt [-config FILE] [-tenant ID | -all] [-json]
+//	vire-server data export|import [-config FILE] [-tenant ID] [-o FILE | -i FILE]
 //	vire-server version
 package main
 
@@ -28,6 +30,8 @@ Commands:
   validate   check a configuration and each plugin's settings without serving
   fmt        rewrite configuration files in canonical HCL style
   plugins    list the plugin binaries that can be used, with versions and checksums
+  keys       encryption keys: status, rotate, rewrap, reencrypt
+  data       export a tenant's documents to a plaintext archive, or import one
   version    print the version
 
 Run 'vire-server <command> -h' for a command's flags.
@@ -47,6 +51,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdFmt(args, stdout, stderr)
 	case "plugins":
 		return cmdPlugins(args, stdout, stderr)
+	case "keys":
+		return cmdKeys(args, stdout, stderr)
+	case "data":
+		return cmdData(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "vire-server %s\n", version)
 		return 0
