@@ -1,0 +1,249 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/vire-dev/vire/backends/file"
+	"github.com/vire-dev/vire/host/pluginhost"
+	"github.com/vire-dev/vire/host/store"
+	"github.com/vire-dev/vire/host/tenant"
+	"github.com/vire-dev/vire/sdk"
+)
+
+// noPlugins is a server runtime without plugins.
+type noPlugins struct{}
+
+func (noPlugins) Ready(context.Context) error     { return nil }
+func (noPlugins) Statuses() []pluginhost.Status { return nil }
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testClock is a settable time source for the tenant service.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// accessEnv is one server instance: the real router with the access layer
+// over a real file-backed store, served over HTTP.
+type accessEnv struct {
+	url     string
+	backend sdk.BlobStore
+	store   *store.Store
+	svc     *tenant.Service
+	audit   *tenant.AuditLog
+	clock   *testClock
+	logs    *syncBuffer
+	// operator is an operator admin key.
+	operator string
+}
+
+type accessConfig struct {
+	dir      string // storage directory; a fresh one when empty
+	personal bool
+	rate     tenant.Rate
+	shared   bool // share rate budgets through the storage backend
+}
+
+func fileBackend(t testing.TB, dir string) sdk.BlobStore {
+	t.Helper()
+	b := file.New(nil)
+	if err := sdk.Configure(context.Background(), b, sdk.ConfigValue{"root": dir, "fsync": false, "versions": 0}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func newAccessEnv(t testing.TB, c accessConfig) *accessEnv {
+	t.Helper()
+	if c.dir == "" {
+		c.dir = t.TempDir()
+	}
+	e := &accessEnv{logs: &syncBuffer{}, clock: &testClock{t: time.Now().UTC()}}
+	log := hclog.New(&hclog.LoggerOptions{Output: e.logs, Level: hclog.Trace})
+	e.backend = fileBackend(t, c.dir)
+	st, err := store.New(store.Options{Backend: e.backend, Layout: store.Layout{Personal: c.personal}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store = st
+	e.svc, err = tenant.New(tenant.Options{Store: st, Logger: log, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ao := tenant.AuditOptions{Store: st, Logger: log, FlushInterval: -1}
+	if !c.personal {
+		ao.Active = e.svc.Active
+	}
+	e.audit, err = tenant.NewAuditLog(ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.audit.Close(context.Background()) })
+
+	r := NewRouter(noPlugins{}, Options{Logger: log})
+	// Test endpoints that show what a handler learns about its caller.
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		p, ok := PrincipalFrom(r.Context())
+		WriteJSON(w, http.StatusOK, map[string]any{"principal": p, "ok": ok, "request_id": RequestIDFrom(r.Context())})
+	}
+	r.HandleFunc("/api/test/items/{name}", echo).Methods(http.MethodGet, http.MethodPut)
+	o := AccessOptions{Personal: c.personal, Audit: e.audit, Logger: log}
+	if !c.personal {
+		o.Auth = e.svc
+		MountAdmin(r, e.svc, log)
+	}
+	if !c.rate.Unlimited() {
+		if c.shared {
+			o.Limiter, err = tenant.NewSharedLimiter(e.backend, c.rate, tenant.SharedOptions{Logger: log})
+		} else {
+			o.Limiter, err = tenant.NewLocalLimiter(c.rate, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := Protect(r, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	if !c.personal {
+		k, err := e.svc.CreateKey(context.Background(), tenant.OperatorTenant, tenant.KeySpec{Name: "root", Scopes: []tenant.Scope{tenant.ScopeAdmin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.operator = k.Key
+	}
+	return e
+}
+
+// reply is one HTTP exchange.
+type reply struct {
+	status int
+	header http.Header
+	raw    string
+	body   map[string]any
+}
+
+func (r reply) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+// call sends a request with the key (none when empty) and extra headers.
+func (e *accessEnv) call(t testing.TB, method, path, key string, body any, hdr ...string) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %v\n%s", method, path, err, raw)
+		}
+	}
+	return out
+}
+
+// newTenantKey creates a tenant (if needed) and a key with the scopes.
+func (e *accessEnv) newTenantKey(t testing.TB, id string, scopes ...tenant.Scope) tenant.NewKey {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.svc.GetTenant(ctx, id); err != nil {
+		if _, err := e.svc.CreateTenant(ctx, id, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k, err := e.svc.CreateKey(ctx, id, tenant.KeySpec{Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// allStored returns every blob of a backend, key → bytes.
+func allStored(t testing.TB, b sdk.BlobStore) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string][]byte{}
+	cursor := ""
+	for {
+		p, err := b.List(ctx, sdk.ListOptions{Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			data, _, err := b.Get(ctx, it.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[it.Key] = data
+		}
+		if p.NextCursor == "" {
+			return out
+		}
+		cursor = p.NextCursor
+	}
+}
