@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/vire-dev/vire/host/documents"
 	"github.com/vire-dev/vire/host/pluginhost"
 )
 
@@ -29,6 +30,10 @@ type Options struct {
 	Version string
 	// ReadyTimeout bounds the health checks behind /api/ready; 0 means 5s.
 	ReadyTimeout time.Duration
+
+	// Documents serves the portfolio strategy, plan and watchlist
+	// endpoints; nil makes them answer 503.
+	Documents *documents.Service
 }
 
 // NewRouter returns the REST handler.
@@ -51,6 +56,10 @@ func NewRouter(rt Runtime, o Options) *mux.Router {
 	api.HandleFunc("/health", h.health).Methods(http.MethodGet, http.MethodHead)
 	api.HandleFunc("/ready", h.ready).Methods(http.MethodGet, http.MethodHead)
 	api.HandleFunc("/plugins", h.plugins).Methods(http.MethodGet)
+
+	// Portfolio documents and the API description (portfolios.go, openapi.go).
+	registerPortfolioRoutes(api, o)
+	registerOpenAPI(api, o)
 	return r
 }
 

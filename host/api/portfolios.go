@@ -1,0 +1,560 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/sdk"
+)
+
+// MaxBodyBytes bounds every request body of the portfolio endpoints.
+const MaxBodyBytes = 1 << 20
+
+// Scopes the portfolio endpoints require: reads need ScopeRead, changes
+// ScopeWrite.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
+
+// portfolios serves a portfolio's strategy, plan and watchlist.
+type portfolios struct {
+	svc *documents.Service
+	log hclog.Logger
+}
+
+// registerPortfolioRoutes adds the /api/portfolios/{name}/... endpoints.
+// Without Options.Documents they answer 503.
+func registerPortfolioRoutes(api *mux.Router, o Options) {
+	svc := o.Documents
+	if svc == nil {
+		svc = documents.New(nil, documents.Options{})
+	}
+	h := &portfolios{svc: svc, log: o.Logger.Named("portfolios")}
+	const (
+		get, put, post, patch, del = http.MethodGet, http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete
+	)
+	route := func(path, method, scope string, fn handlerFunc) {
+		api.Handle("/portfolios/{name}"+path, h.handle(scope, fn)).Methods(method)
+	}
+
+	st := h.svc.Strategies
+	route("/strategy", get, ScopeRead, h.getStrategy)
+	route("/strategy", put, ScopeWrite, h.putStrategy)
+	route("/strategy", del, ScopeWrite, deleteDoc(st.Delete))
+	h.historyRoutes(route, "/strategy", st.History,
+		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
+			return st.Version(ctx, c, p, v)
+		},
+		func(ctx context.Context, c documents.Caller, p string, v int, o documents.WriteOpts) (any, documents.Meta, error) {
+			d, err := st.Restore(ctx, c, p, v, o)
+			return d, d.Meta, err
+		})
+
+	pl := h.svc.Plans
+	route("/plan", get, ScopeRead, h.getPlan)
+	route("/plan", del, ScopeWrite, deleteDoc(pl.Delete))
+	route("/plan/items", post, ScopeWrite, h.addPlanItem)
+	route("/plan/items/{id}", get, ScopeRead, h.getPlanItem)
+	route("/plan/items/{id}", patch, ScopeWrite, h.patchPlanItem)
+	route("/plan/items/{id}", del, ScopeWrite, h.deletePlanItem)
+	h.historyRoutes(route, "/plan", pl.History,
+		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
+			return pl.Version(ctx, c, p, v)
+		},
+		func(ctx context.Context, c documents.Caller, p string, v int, o documents.WriteOpts) (any, documents.Meta, error) {
+			d, err := pl.Restore(ctx, c, p, v, o)
+			return d, d.Meta, err
+		})
+
+	wl := h.svc.Watchlists
+	route("/watchlist", get, ScopeRead, h.getWatchlist)
+	route("/watchlist", del, ScopeWrite, deleteDoc(wl.Delete))
+	route("/watchlist/items/{ticker}", get, ScopeRead, h.getWatchItem)
+	route("/watchlist/items/{ticker}", put, ScopeWrite, h.putWatchItem)
+	route("/watchlist/items/{ticker}", del, ScopeWrite, h.deleteWatchItem)
+	h.historyRoutes(route, "/watchlist", wl.History,
+		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
+			return wl.Version(ctx, c, p, v)
+		},
+		func(ctx context.Context, c documents.Caller, p string, v int, o documents.WriteOpts) (any, documents.Meta, error) {
+			d, err := wl.Restore(ctx, c, p, v, o)
+			return d, d.Meta, err
+		})
+}
+
+// handlerFunc serves one request for an authenticated caller; a returned
+// error becomes the error response.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c documents.Caller) error
+
+// handle authenticates and authorises the request, then runs fn.
+func (h *portfolios) handle(scope string, fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		tenant, keyID, scopes, ok := tenantOf(r)
+		if !ok {
+			WriteError(w, http.StatusUnauthorized, "unauthorized", "authentication required", nil)
+			return
+		}
+		if !slices.Contains(scopes, scope) {
+			WriteError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("this API key lacks the %q scope", scope), nil)
+			return
+		}
+		if err := fn(w, r, documents.Caller{Tenant: tenant, KeyID: keyID}); err != nil {
+			h.writeErr(w, r, err)
+		}
+	})
+}
+
+// tenantOf returns the tenant, key id and scopes of the authenticated
+// principal; ok is false when the request carries none.
+func tenantOf(r *http.Request) (tenant, keyID string, scopes []string, ok bool) {
+	p, ok := r.Context().Value(principalKey{}).(testPrincipal)
+	if !ok || p.TenantID == "" {
+		return "", "", nil, false
+	}
+	return p.TenantID, p.KeyID, p.Scopes, true
+}
+
+type principalKey struct{}
+
+type testPrincipal struct {
+	TenantID, KeyID string
+	Scopes          []string
+}
+
+// apiError is an error response decided by the REST layer itself.
+type apiError struct {
+	status        int
+	code, message string
+	details       any
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func badRequest(code, message string, details any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: code, message: message, details: details}
+}
+
+func fieldError(field, format string, args ...any) *apiError {
+	msg := fmt.Sprintf(format, args...)
+	return badRequest("validation_failed", field+": "+msg, []documents.FieldError{{Field: field, Message: msg}})
+}
+
+// writeErr maps service errors to statuses: validation 400, not found 404,
+// conflicts 409, lost conditions 412.
+func (h *portfolios) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var ve *documents.ValidationError
+	var ce *documents.ConflictError
+	switch {
+	case errors.As(err, &ae):
+		WriteError(w, ae.status, ae.code, ae.message, ae.details)
+	case errors.As(err, &ve):
+		WriteError(w, http.StatusBadRequest, "validation_failed", ve.Error(), ve.Fields)
+	case errors.As(err, &ce):
+		WriteError(w, http.StatusConflict, ce.Code, ce.Message, ce.Details)
+	case errors.Is(err, sdk.ErrNotFound):
+		WriteError(w, http.StatusNotFound, "not_found", trimKind(err, sdk.ErrNotFound), nil)
+	case errors.Is(err, sdk.ErrPrecondition):
+		WriteError(w, http.StatusPreconditionFailed, "precondition_failed", trimKind(err, sdk.ErrPrecondition), nil)
+	case errors.Is(err, sdk.ErrUnauthorized):
+		WriteError(w, http.StatusUnauthorized, "unauthorized", "authentication required", nil)
+	case errors.Is(err, sdk.ErrInvalidArgument):
+		WriteError(w, http.StatusBadRequest, "invalid_request", err.Error(), nil)
+	case errors.Is(err, sdk.ErrUnavailable):
+		h.log.Warn("storage unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		WriteError(w, http.StatusServiceUnavailable, "unavailable", "the document store is unavailable; retry later", nil)
+	default:
+		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		WriteError(w, http.StatusInternalServerError, "internal", "internal error", nil)
+	}
+}
+
+// trimKind drops the sentinel's text from the end of a message.
+func trimKind(err, kind error) string {
+	return strings.TrimSuffix(err.Error(), ": "+kind.Error())
+}
+
+// decodeBody reads a JSON object into dst (a patch struct): at most
+// MaxBodyBytes, no unknown fields, nothing after the object. readOnly names
+// fields the server sets, refused with their own message.
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any, readOnly []string) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
+			return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+				message: fmt.Sprintf("send application/json or application/merge-patch+json, not %q", ct)}
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: "payload_too_large",
+			message: fmt.Sprintf("the request body is over the %d-byte limit", MaxBodyBytes)}
+	}
+	if err != nil {
+		return badRequest("invalid_request", "reading the request body failed", nil)
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return badRequest("invalid_json", "the request body is empty; send a JSON object", nil)
+	}
+	if trimmed[0] != '{' {
+		return badRequest("invalid_json", "the request body must be a JSON object", nil)
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err, readOnly)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("invalid_json", "the request body holds more than one JSON value", nil)
+	}
+	return nil
+}
+
+func jsonError(err error, readOnly []string) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return badRequest("invalid_json", fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn), map[string]int64{"offset": syn.Offset})
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return fieldError(field, "want %s, got %s", jsonTypeName(typ.Type), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("invalid_json", "the JSON body ends too early", nil)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if f, err := strconv.Unquote(name); err == nil {
+			if slices.Contains(readOnly, f) {
+				return fieldError(f, "is set by the server and cannot be changed")
+			}
+			return fieldError(f, "unknown field")
+		}
+	}
+	return badRequest("invalid_json", err.Error(), nil)
+}
+
+// jsonTypeName names a Go type as the JSON a client should send.
+func jsonTypeName(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonTypeName(t.Elem())
+	}
+	return "another type"
+}
+
+// writeOpts reads If-Match and If-None-Match. Only "*" or a single ETag is
+// supported; a weak ETag never matches (If-Match compares strongly).
+func writeOpts(r *http.Request) (documents.WriteOpts, error) {
+	var o documents.WriteOpts
+	for _, hd := range []struct {
+		name string
+		dst  *string
+	}{{"If-Match", &o.IfMatch}, {"If-None-Match", &o.IfNoneMatch}} {
+		v := strings.TrimSpace(r.Header.Get(hd.name))
+		if v == "" {
+			continue
+		}
+		if strings.Contains(v, ",") {
+			return o, fieldError(hd.name, "send a single ETag or *")
+		}
+		if v != "*" && !strings.HasPrefix(v, "W/") {
+			v = strings.Trim(v, `"`)
+		}
+		*hd.dst = v
+	}
+	if o.IfNoneMatch != "" && o.IfNoneMatch != "*" {
+		return o, fieldError("If-None-Match", `only "*" is supported`)
+	}
+	return o, nil
+}
+
+func setETag(w http.ResponseWriter, m documents.Meta) {
+	if m.ETag != "" {
+		w.Header().Set("ETag", strconv.Quote(m.ETag))
+	}
+}
+
+func name(r *http.Request) string { return mux.Vars(r)["name"] }
+
+func itemURL(r *http.Request, kind, id string) string {
+	return "/api/portfolios/" + url.PathEscape(name(r)) + "/" + kind + "/items/" + url.PathEscape(id)
+}
+
+// getStrategy: GET /api/portfolios/{name}/strategy.
+func (h *portfolios) getStrategy(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	d, err := h.svc.Strategies.Get(r.Context(), c, name(r))
+	if err != nil {
+		return err
+	}
+	setETag(w, d.Meta)
+	WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// putStrategy: PUT /api/portfolios/{name}/strategy, a merge patch.
+func (h *portfolios) putStrategy(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	o, err := writeOpts(r)
+	if err != nil {
+		return err
+	}
+	var p documents.StrategyPatch
+	if err := decodeBody(w, r, &p, nil); err != nil {
+		return err
+	}
+	d, created, err := h.svc.Strategies.Update(r.Context(), c, name(r), p, o)
+	if err != nil {
+		return err
+	}
+	setETag(w, d.Meta)
+	WriteJSON(w, statusFor(created), d)
+	return nil
+}
+
+func statusFor(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+type deleteFunc func(ctx context.Context, c documents.Caller, portfolio string, o documents.WriteOpts) (documents.Meta, error)
+
+// deleteDoc: DELETE of a whole document; 204 with the deletion version's ETag.
+func deleteDoc(del deleteFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+		o, err := writeOpts(r)
+		if err != nil {
+			return err
+		}
+		m, err := del(r.Context(), c, name(r), o)
+		if err != nil {
+			return err
+		}
+		setETag(w, m)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+type (
+	historyFunc func(ctx context.Context, c documents.Caller, portfolio string) (documents.History, error)
+	versionFunc func(ctx context.Context, c documents.Caller, portfolio string, v int) (any, error)
+	restoreFunc func(ctx context.Context, c documents.Caller, portfolio string, v int, o documents.WriteOpts) (any, documents.Meta, error)
+)
+
+// historyRoutes adds <doc>/history, <doc>/history/{version} and
+// <doc>/restore.
+func (h *portfolios) historyRoutes(route func(path, method, scope string, fn handlerFunc), doc string, hist historyFunc, ver versionFunc, restore restoreFunc) {
+	route(doc+"/history", http.MethodGet, ScopeRead, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+		out, err := hist(r.Context(), c, name(r))
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, out)
+		return nil
+	})
+	route(doc+"/history/{version}", http.MethodGet, ScopeRead, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+		v, err := strconv.Atoi(mux.Vars(r)["version"])
+		if err != nil || v < 1 {
+			return fieldError("version", "want a version number from the history (1 or more)")
+		}
+		out, err := ver(r.Context(), c, name(r), v)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, out)
+		return nil
+	})
+	route(doc+"/restore", http.MethodPost, ScopeWrite, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+		o, err := writeOpts(r)
+		if err != nil {
+			return err
+		}
+		var body struct {
+			Version *int `json:"version"`
+		}
+		if err := decodeBody(w, r, &body, nil); err != nil {
+			return err
+		}
+		if body.Version == nil {
+			return fieldError("version", "required: the version number to bring back")
+		}
+		out, m, err := restore(r.Context(), c, name(r), *body.Version, o)
+		if err != nil {
+			return err
+		}
+		setETag(w, m)
+		WriteJSON(w, http.StatusOK, out)
+		return nil
+	})
+}
+
+// getPlan: GET /api/portfolios/{name}/plan.
+func (h *portfolios) getPlan(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	d, err := h.svc.Plans.Get(r.Context(), c, name(r))
+	if err != nil {
+		return err
+	}
+	setETag(w, d.Meta)
+	WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// addPlanItem: POST /api/portfolios/{name}/plan/items; 201 with Location.
+func (h *portfolios) addPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	o, err := writeOpts(r)
+	if err != nil {
+		return err
+	}
+	var p documents.PlanItemPatch
+	if err := decodeBody(w, r, &p, documents.PlanItemReadOnly); err != nil {
+		return err
+	}
+	it, m, err := h.svc.Plans.AddItem(r.Context(), c, name(r), p, o)
+	if err != nil {
+		return err
+	}
+	setETag(w, m)
+	w.Header().Set("Location", itemURL(r, "plan", it.ID))
+	WriteJSON(w, http.StatusCreated, it)
+	return nil
+}
+
+func (h *portfolios) getPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	it, m, err := h.svc.Plans.GetItem(r.Context(), c, name(r), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	setETag(w, m)
+	WriteJSON(w, http.StatusOK, it)
+	return nil
+}
+
+// patchPlanItem: PATCH /api/portfolios/{name}/plan/items/{id}, a merge patch.
+func (h *portfolios) patchPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	o, err := writeOpts(r)
+	if err != nil {
+		return err
+	}
+	var p documents.PlanItemPatch
+	if err := decodeBody(w, r, &p, documents.PlanItemReadOnly); err != nil {
+		return err
+	}
+	it, m, err := h.svc.Plans.UpdateItem(r.Context(), c, name(r), mux.Vars(r)["id"], p, o)
+	if err != nil {
+		return err
+	}
+	setETag(w, m)
+	WriteJSON(w, http.StatusOK, it)
+	return nil
+}
+
+func (h *portfolios) deletePlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	o, err := writeOpts(r)
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.Plans.DeleteItem(r.Context(), c, name(r), mux.Vars(r)["id"], o)
+	if err != nil {
+		return err
+	}
+	setETag(w, m)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// getWatchlist: GET /api/portfolios/{name}/watchlist.
+func (h *portfolios) getWatchlist(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	d, err := h.svc.Watchlists.Get(r.Context(), c, name(r))
+	if err != nil {
+		return err
+	}
+	setETag(w, d.Meta)
+	WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (h *portfolios) getWatchItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	it, m, err := h.svc.Watchlists.GetItem(r.Context(), c, name(r), mux.Vars(r)["ticker"])
+	if err != nil {
+		return err
+	}
+	setETag(w, m)
+	WriteJSON(w, http.StatusOK, it)
+	return nil
+}
+
+// putWatchItem: PUT /api/portfolios/{name}/watchlist/items/{ticker}, a
+// merge patch that creates the item when missing (201).
+func (h *portfolios) putWatchItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	o, err := writeOpts(r)
+	if err != nil {
+		return err
+	}
+	var p documents.WatchItemPatch
+	if err := decodeBody(w, r, &p, documents.WatchItemReadOnly); err != nil {
+		return err
+	}
+	it, m, created, err := h.svc.Watchlists.PutItem(r.Context(), c, name(r), mux.Vars(r)["ticker"], p, o)
+	if err != nil {
+		return err
+	}
+	setETag(w, m)
+	if created {
+		w.Header().Set("Location", itemURL(r, "watchlist", it.Ticker))
+	}
+	WriteJSON(w, statusFor(created), it)
+	return nil
+}
+
+func (h *portfolios) deleteWatchItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	o, err := writeOpts(r)
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.Watchlists.DeleteItem(r.Context(), c, name(r), mux.Vars(r)["ticker"], o)
+	if err != nil {
+		return err
+	}
+	setETag(w, m)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

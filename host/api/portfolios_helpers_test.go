@@ -1,0 +1,205 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/vire-dev/vire/backends/file"
+	"github.com/vire-dev/vire/host/crypt"
+	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/host/pluginhost"
+	"github.com/vire-dev/vire/host/store"
+	"github.com/vire-dev/vire/plugins/keys/env"
+	"github.com/vire-dev/vire/sdk"
+)
+
+// idleRuntime is a server with no plugins: ready, nothing to list (as an
+// empty list, the way app.App reports it).
+type idleRuntime struct{}
+
+func (idleRuntime) Ready(context.Context) error   { return nil }
+func (idleRuntime) Statuses() []pluginhost.Status { return []pluginhost.Status{} }
+
+// testServer is the real router over a real encrypted store on the file
+// backend, served over HTTP.
+type testServer struct {
+	*httptest.Server
+	dir string
+}
+
+// encryptedStore opens a hosted-layout store over the file backend in dir,
+// encrypted through the env key provider.
+func encryptedStore(t testing.TB, dir string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	b := file.New(nil)
+	if err := sdk.Configure(ctx, b, sdk.ConfigValue{"root": dir, "fsync": false}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	kp := env.New(nil)
+	if err := sdk.Configure(ctx, kp, sdk.ConfigValue{"master_key": base64.StdEncoding.EncodeToString(key)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kp.Close() })
+	layout := store.Layout{}
+	e, err := crypt.New(crypt.Options{Provider: kp, ProviderID: "env", Keyrings: store.NewKeyrings(b, layout)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	s, err := store.New(store.Options{Backend: b, Layout: layout, Sealer: e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Encrypted() {
+		t.Fatal("the store is not encrypted")
+	}
+	return s
+}
+
+func newTestServer(t testing.TB) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	svc := documents.New(encryptedStore(t, dir), documents.Options{})
+	return serve(t, Options{Documents: svc}, dir)
+}
+
+// Test principals, chosen per request with the X-Test-Principal header.
+var testPrincipals = map[string]testPrincipal{
+	"alice":    {TenantID: "alice", KeyID: "key-alice", Scopes: []string{ScopeRead, ScopeWrite}},
+	"alice-ro": {TenantID: "alice", KeyID: "key-alice-ro", Scopes: []string{ScopeRead}},
+	"bob":      {TenantID: "bob", KeyID: "key-bob", Scopes: []string{ScopeRead, ScopeWrite}},
+}
+
+func serve(t testing.TB, o Options, dir string) *testServer {
+	t.Helper()
+	router := NewRouter(idleRuntime{}, o)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := testPrincipals[r.Header.Get("X-Test-Principal")]; ok {
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		}
+		router.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testServer{Server: srv, dir: dir}
+}
+
+// response is one HTTP exchange's result.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.body, err)
+	}
+}
+
+// errorBody decodes the standard error shape.
+func (r response) errorBody(t testing.TB) ErrorDetail {
+	t.Helper()
+	var eb struct {
+		Error struct {
+			Code    string          `json:"code"`
+			Message string          `json:"message"`
+			Details json.RawMessage `json:"details"`
+		} `json:"error"`
+	}
+	r.decode(t, &eb)
+	if eb.Error.Code == "" || eb.Error.Message == "" {
+		t.Fatalf("not the standard error shape: %s", r.body)
+	}
+	var details any
+	if len(eb.Error.Details) > 0 {
+		_ = json.Unmarshal(eb.Error.Details, &details)
+	}
+	return ErrorDetail{Code: eb.Error.Code, Message: eb.Error.Message, Details: details}
+}
+
+// fields returns the field names of a validation error's details.
+func (r response) fields(t testing.TB) []string {
+	t.Helper()
+	var eb struct {
+		Error struct {
+			Details []documents.FieldError `json:"details"`
+		} `json:"error"`
+	}
+	r.decode(t, &eb)
+	out := make([]string, len(eb.Error.Details))
+	for i, f := range eb.Error.Details {
+		if f.Message == "" {
+			t.Errorf("field %q has no message", f.Field)
+		}
+		out[i] = f.Field
+	}
+	return out
+}
+
+// do sends a request as the principal who ("" for none); hdr is
+// "Name: value" pairs.
+func (s *testServer) do(t testing.TB, who, method, path, body string, hdr ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if who != "" {
+		req.Header.Set("X-Test-Principal", who)
+	}
+	for _, h := range hdr {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// must sends a request and fails the test unless the status is want.
+func (s *testServer) must(t testing.TB, want int, method, path, body string, hdr ...string) response {
+	t.Helper()
+	r := s.do(t, "alice", method, path, body, hdr...)
+	if r.status != want {
+		t.Fatalf("%s %s %s: status %d, want %d: %s", method, path, body, r.status, want, r.body)
+	}
+	return r
+}
+
+// compact re-encodes JSON without spaces, for comparisons.
+func compact(t testing.TB, s []byte) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, s); err != nil {
+		t.Fatalf("compacting %s: %v", s, err)
+	}
+	return b.String()
+}
