@@ -24,7 +24,7 @@ import (
 // noPlugins is a server runtime without plugins.
 type noPlugins struct{}
 
-func (noPlugins) Ready(context.Context) error     { return nil }
+func (noPlugins) Ready(context.Context) error   { return nil }
 func (noPlugins) Statuses() []pluginhost.Status { return nil }
 
 // syncBuffer collects log output from several goroutines.

@@ -251,9 +251,9 @@ func TestAuditRecords(t *testing.T) {
 		ids = append(ids, r.header.Get("X-Request-ID"))
 	}
 	e.call(t, "PUT", "/api/test/items/third", k.Key, map[string]string{"password": "hunter2"}) // 403
-	e.call(t, "GET", "/api/test/items/4", k.Key, nil)                                            // 200, burst used up
-	e.call(t, "GET", "/api/test/items/5", k.Key, nil)                                            // 429
-	e.call(t, "GET", "/api/test/items/6", "vire_garbage", nil)                                  // 401: no tenant, no record
+	e.call(t, "GET", "/api/test/items/4", k.Key, nil)                                          // 200, burst used up
+	e.call(t, "GET", "/api/test/items/5", k.Key, nil)                                          // 429
+	e.call(t, "GET", "/api/test/items/6", "vire_garbage", nil)                                 // 401: no tenant, no record
 	if err := e.audit.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
