@@ -23,6 +23,7 @@ import (
 	"github.com/vire-dev/vire/host/api"
 	"github.com/vire-dev/vire/host/app"
 	"github.com/vire-dev/vire/host/config"
+	"github.com/vire-dev/vire/host/documents"
 	"github.com/vire-dev/vire/host/pluginhost"
 )
 
@@ -122,7 +123,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           api.NewRouter(a, api.Options{Logger: log, Version: version}),
+		Handler:           api.NewRouter(a, api.Options{Logger: log, Version: version, Documents: documents.New(a.Store, documents.Options{Logger: log})}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
