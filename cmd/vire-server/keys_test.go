@@ -17,7 +17,6 @@ import (
 
 	"github.com/vire-dev/vire/host/app"
 	"github.com/vire-dev/vire/host/config"
-	"github.com/vire-dev/vire/host/crypt"
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/internal/testbuild"
 )
@@ -387,14 +386,4 @@ func TestShellQuote(t *testing.T) {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
 	}
-}
-
-// keyringOf reads a tenant's keyring summary straight from a started app.
-func keyringOf(t *testing.T, a *app.App, tenant string) crypt.KeyringInfo {
-	t.Helper()
-	kr, err := a.Envelope.Status(context.Background(), tenant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kr
 }
