@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/host/tenant"
 )
 
 // JSON Schema (2020-12, as OpenAPI 3.1 uses it) of every request and
@@ -194,6 +195,43 @@ func schemas() schema {
 			"limit":           schema{"type": "integer", "description": "How many versions are kept; older ones are dropped"},
 			"versions":        arrayOf(ref("VersionInfo"), "Newest first"),
 		}),
+		"Principal": object([]string{"tenant", "scopes"}, schema{
+			"tenant": typed("string", "The tenant every request of this key acts for"),
+			"key_id": typed("string", "Id of the API key; empty in personal mode"),
+			"scopes": arrayOf(scopeSchema(), ""),
+		}),
+		"Tenant": object([]string{"id", "created", "status", "updated", "incarnation"}, schema{
+			"id": typed("string", ""), "name": typed("string", ""),
+			"created": dateTime(""), "updated": dateTime(""),
+			"status":      typed("string", "active, suspended or deleting"),
+			"incarnation": typed("string", "Tells a tenant apart from an earlier, deleted tenant of the same id"),
+		}),
+		"TenantList":   object([]string{"tenants"}, schema{"tenants": arrayOf(ref("Tenant"), "")}),
+		"TenantCreate": object([]string{"id"}, schema{"id": typed("string", "Lowercase letters, digits, '-' and '_'"), "name": typed("string", "")}),
+		"DeleteReport": object([]string{"tenant", "keys", "blobs"}, schema{
+			"tenant": typed("string", ""), "keys": typed("integer", "API keys removed"), "blobs": typed("integer", "Stored blobs removed"),
+		}),
+		"Key": object([]string{"id", "tenant", "scopes", "created", "state"}, schema{
+			"id": typed("string", ""), "tenant": typed("string", ""), "name": typed("string", ""),
+			"scopes": arrayOf(scopeSchema(), ""), "created": dateTime(""),
+			"expires": dateTime(""), "revoked": dateTime(""), "last_used": dateTime("Updated at most every few minutes"),
+			"rotated_from": typed("string", ""), "rotated_to": typed("string", ""),
+			"state": schema{"type": "string", "enum": []string{"active", "expired", "revoked"}},
+		}),
+		"KeyList": object([]string{"keys"}, schema{"keys": arrayOf(ref("Key"), "")}),
+		"KeyCreate": object(nil, schema{
+			"name":       typed("string", "A label for people"),
+			"scopes":     arrayOf(scopeSchema(), "read and write when left out"),
+			"expires":    dateTime("When the key stops working"),
+			"expires_in": typed("string", "A Go duration such as 720h, instead of expires"),
+		}),
+		"KeyRotate": object(nil, schema{"grace": typed("string", "A Go duration such as 24h after which the old key expires; it stays valid until revoked when left out")}),
+		"NewKey": object([]string{"key", "info", "warning"}, schema{
+			"key":     typed("string", "The API key itself, shown only in this response"),
+			"info":    ref("Key"),
+			"warning": typed("string", ""),
+		}),
+
 		"RestoreRequest": object([]string{"version"}, schema{"version": schema{"type": "integer", "minimum": 1, "description": "The version to bring back"}}),
 	}
 }
@@ -221,6 +259,8 @@ func versionSchema(field, body string) schema {
 		field:       ref(body),
 	})
 }
+
+func scopeSchema() schema { return enumOf("", tenant.AllScopes) }
 
 func riskValues() []string {
 	out := make([]string, len(documents.RiskAppetites))

@@ -19,18 +19,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/host/tenant"
 	"github.com/vire-dev/vire/sdk"
 )
 
 // MaxBodyBytes bounds every request body of the portfolio endpoints.
 const MaxBodyBytes = 1 << 20
-
-// Scopes the portfolio endpoints require: reads need ScopeRead, changes
-// ScopeWrite.
-const (
-	ScopeRead  = "read"
-	ScopeWrite = "write"
-)
 
 // portfolios serves a portfolio's strategy, plan and watchlist.
 type portfolios struct {
@@ -49,14 +43,14 @@ func registerPortfolioRoutes(api *mux.Router, o Options) {
 	const (
 		get, put, post, patch, del = http.MethodGet, http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete
 	)
-	route := func(path, method, scope string, fn handlerFunc) {
-		api.Handle("/portfolios/{name}"+path, h.handle(scope, fn)).Methods(method)
+	route := func(path, method string, fn handlerFunc) {
+		api.Handle("/portfolios/{name}"+path, h.handle(RequiredScope(method, "/api/portfolios/{name}"+path), fn)).Methods(method)
 	}
 
 	st := h.svc.Strategies
-	route("/strategy", get, ScopeRead, h.getStrategy)
-	route("/strategy", put, ScopeWrite, h.putStrategy)
-	route("/strategy", del, ScopeWrite, deleteDoc(st.Delete))
+	route("/strategy", get, h.getStrategy)
+	route("/strategy", put, h.putStrategy)
+	route("/strategy", del, deleteDoc(st.Delete))
 	h.historyRoutes(route, "/strategy", st.History,
 		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
 			return st.Version(ctx, c, p, v)
@@ -67,12 +61,12 @@ func registerPortfolioRoutes(api *mux.Router, o Options) {
 		})
 
 	pl := h.svc.Plans
-	route("/plan", get, ScopeRead, h.getPlan)
-	route("/plan", del, ScopeWrite, deleteDoc(pl.Delete))
-	route("/plan/items", post, ScopeWrite, h.addPlanItem)
-	route("/plan/items/{id}", get, ScopeRead, h.getPlanItem)
-	route("/plan/items/{id}", patch, ScopeWrite, h.patchPlanItem)
-	route("/plan/items/{id}", del, ScopeWrite, h.deletePlanItem)
+	route("/plan", get, h.getPlan)
+	route("/plan", del, deleteDoc(pl.Delete))
+	route("/plan/items", post, h.addPlanItem)
+	route("/plan/items/{id}", get, h.getPlanItem)
+	route("/plan/items/{id}", patch, h.patchPlanItem)
+	route("/plan/items/{id}", del, h.deletePlanItem)
 	h.historyRoutes(route, "/plan", pl.History,
 		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
 			return pl.Version(ctx, c, p, v)
@@ -83,11 +77,11 @@ func registerPortfolioRoutes(api *mux.Router, o Options) {
 		})
 
 	wl := h.svc.Watchlists
-	route("/watchlist", get, ScopeRead, h.getWatchlist)
-	route("/watchlist", del, ScopeWrite, deleteDoc(wl.Delete))
-	route("/watchlist/items/{ticker}", get, ScopeRead, h.getWatchItem)
-	route("/watchlist/items/{ticker}", put, ScopeWrite, h.putWatchItem)
-	route("/watchlist/items/{ticker}", del, ScopeWrite, h.deleteWatchItem)
+	route("/watchlist", get, h.getWatchlist)
+	route("/watchlist", del, deleteDoc(wl.Delete))
+	route("/watchlist/items/{ticker}", get, h.getWatchItem)
+	route("/watchlist/items/{ticker}", put, h.putWatchItem)
+	route("/watchlist/items/{ticker}", del, h.deleteWatchItem)
 	h.historyRoutes(route, "/watchlist", wl.History,
 		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
 			return wl.Version(ctx, c, p, v)
@@ -102,40 +96,26 @@ func registerPortfolioRoutes(api *mux.Router, o Options) {
 // error becomes the error response.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c documents.Caller) error
 
-// handle authenticates and authorises the request, then runs fn.
-func (h *portfolios) handle(scope string, fn handlerFunc) http.Handler {
+// handle runs fn for the request's principal. Protect authenticates and
+// checks scopes before any handler runs; the checks here make a handler
+// fail closed if it is ever served without Protect (401) or under a scope
+// configuration that would let a key without the scope through (403).
+func (h *portfolios) handle(scope tenant.Scope, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		tenant, keyID, scopes, ok := tenantOf(r)
-		if !ok {
-			WriteError(w, http.StatusUnauthorized, "unauthorized", "authentication required", nil)
+		p, ok := PrincipalFrom(r.Context())
+		if !ok || p.TenantID == "" {
+			WriteError(w, http.StatusUnauthorized, "unauthenticated", "authentication required", nil)
 			return
 		}
-		if !slices.Contains(scopes, scope) {
-			WriteError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("this API key lacks the %q scope", scope), nil)
+		if !p.Has(scope) {
+			WriteError(w, http.StatusForbidden, "insufficient_scope", fmt.Sprintf("this API key lacks the %q scope this request needs", scope), map[string]any{"required_scope": scope, "scopes": p.Scopes})
 			return
 		}
-		if err := fn(w, r, documents.Caller{Tenant: tenant, KeyID: keyID}); err != nil {
+		if err := fn(w, r, documents.Caller{Tenant: p.TenantID, KeyID: p.KeyID}); err != nil {
 			h.writeErr(w, r, err)
 		}
 	})
-}
-
-// tenantOf returns the tenant, key id and scopes of the authenticated
-// principal; ok is false when the request carries none.
-func tenantOf(r *http.Request) (tenant, keyID string, scopes []string, ok bool) {
-	p, ok := r.Context().Value(principalKey{}).(testPrincipal)
-	if !ok || p.TenantID == "" {
-		return "", "", nil, false
-	}
-	return p.TenantID, p.KeyID, p.Scopes, true
-}
-
-type principalKey struct{}
-
-type testPrincipal struct {
-	TenantID, KeyID string
-	Scopes          []string
 }
 
 // apiError is an error response decided by the REST layer itself.
@@ -174,7 +154,7 @@ func (h *portfolios) writeErr(w http.ResponseWriter, r *http.Request, err error)
 	case errors.Is(err, sdk.ErrPrecondition):
 		WriteError(w, http.StatusPreconditionFailed, "precondition_failed", trimKind(err, sdk.ErrPrecondition), nil)
 	case errors.Is(err, sdk.ErrUnauthorized):
-		WriteError(w, http.StatusUnauthorized, "unauthorized", "authentication required", nil)
+		WriteError(w, http.StatusUnauthorized, "unauthenticated", "authentication required", nil)
 	case errors.Is(err, sdk.ErrInvalidArgument):
 		WriteError(w, http.StatusBadRequest, "invalid_request", err.Error(), nil)
 	case errors.Is(err, sdk.ErrUnavailable):
@@ -382,8 +362,8 @@ type (
 
 // historyRoutes adds <doc>/history, <doc>/history/{version} and
 // <doc>/restore.
-func (h *portfolios) historyRoutes(route func(path, method, scope string, fn handlerFunc), doc string, hist historyFunc, ver versionFunc, restore restoreFunc) {
-	route(doc+"/history", http.MethodGet, ScopeRead, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+func (h *portfolios) historyRoutes(route func(path, method string, fn handlerFunc), doc string, hist historyFunc, ver versionFunc, restore restoreFunc) {
+	route(doc+"/history", http.MethodGet, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
 		out, err := hist(r.Context(), c, name(r))
 		if err != nil {
 			return err
@@ -391,7 +371,7 @@ func (h *portfolios) historyRoutes(route func(path, method, scope string, fn han
 		WriteJSON(w, http.StatusOK, out)
 		return nil
 	})
-	route(doc+"/history/{version}", http.MethodGet, ScopeRead, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	route(doc+"/history/{version}", http.MethodGet, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
 		v, err := strconv.Atoi(mux.Vars(r)["version"])
 		if err != nil || v < 1 {
 			return fieldError("version", "want a version number from the history (1 or more)")
@@ -403,7 +383,7 @@ func (h *portfolios) historyRoutes(route func(path, method, scope string, fn han
 		WriteJSON(w, http.StatusOK, out)
 		return nil
 	})
-	route(doc+"/restore", http.MethodPost, ScopeWrite, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+	route(doc+"/restore", http.MethodPost, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
 		o, err := writeOpts(r)
 		if err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"github.com/vire-dev/vire/host/documents"
 	"github.com/vire-dev/vire/host/pluginhost"
 	"github.com/vire-dev/vire/host/store"
+	"github.com/vire-dev/vire/host/tenant"
 	"github.com/vire-dev/vire/plugins/keys/env"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -28,11 +29,14 @@ type idleRuntime struct{}
 func (idleRuntime) Ready(context.Context) error   { return nil }
 func (idleRuntime) Statuses() []pluginhost.Status { return []pluginhost.Status{} }
 
-// testServer is the real router over a real encrypted store on the file
-// backend, served over HTTP.
+// testServer is the real router behind the real access layer, over a real
+// encrypted store on the file backend, served over HTTP. Requests are sent
+// with the API key of a named test principal.
 type testServer struct {
 	*httptest.Server
 	dir string
+	// keys maps a principal's name to its API key; keyIDs to the key's id.
+	keys, keyIDs map[string]string
 }
 
 // encryptedStore opens a hosted-layout store over the file backend in dir,
@@ -68,32 +72,64 @@ func encryptedStore(t testing.TB, dir string) *store.Store {
 	return s
 }
 
+// Test principals: a tenant and the scopes of its key.
+var testPrincipals = map[string]struct {
+	tenant string
+	scopes []tenant.Scope
+}{
+	"alice":    {"alice", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+	"alice-ro": {"alice", []tenant.Scope{tenant.ScopeRead}},
+	"bob":      {"bob", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+	// alice's administrator, for the admin routes' documentation test.
+	"alice-admin": {"alice", tenant.AllScopes},
+}
+
+// newTestServer serves the documents of a fresh encrypted store, with API
+// keys for the test principals issued by the tenant service.
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
+	ctx := context.Background()
 	dir := t.TempDir()
-	svc := documents.New(encryptedStore(t, dir), documents.Options{})
-	return serve(t, Options{Documents: svc}, dir)
+	st := encryptedStore(t, dir)
+	ts, err := tenant.New(tenant.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testServer{dir: dir, keys: map[string]string{}, keyIDs: map[string]string{}}
+	for name, p := range testPrincipals {
+		if _, err := ts.GetTenant(ctx, p.tenant); err != nil {
+			if _, err := ts.CreateTenant(ctx, p.tenant, p.tenant); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nk, err := ts.CreateKey(ctx, p.tenant, tenant.KeySpec{Name: name, Scopes: p.scopes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.keys[name], s.keyIDs[name] = nk.Key, nk.Info.ID
+	}
+	s.start(t, Options{Documents: documents.New(st, documents.Options{})}, AccessOptions{Auth: ts}, ts)
+	return s
 }
 
-// Test principals, chosen per request with the X-Test-Principal header.
-var testPrincipals = map[string]testPrincipal{
-	"alice":    {TenantID: "alice", KeyID: "key-alice", Scopes: []string{ScopeRead, ScopeWrite}},
-	"alice-ro": {TenantID: "alice", KeyID: "key-alice-ro", Scopes: []string{ScopeRead}},
-	"bob":      {TenantID: "bob", KeyID: "key-bob", Scopes: []string{ScopeRead, ScopeWrite}},
-}
-
-func serve(t testing.TB, o Options, dir string) *testServer {
+// start serves NewRouter(o) behind Protect(ao), or unprotected when ao is
+// nil-valued (no Auth and not Personal). With a tenant service the admin
+// routes are mounted too, as on a hosted server.
+func (s *testServer) start(t testing.TB, o Options, ao AccessOptions, admin ...*tenant.Service) {
 	t.Helper()
 	router := NewRouter(idleRuntime{}, o)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p, ok := testPrincipals[r.Header.Get("X-Test-Principal")]; ok {
-			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+	for _, ts := range admin {
+		MountAdmin(router, ts, nil)
+	}
+	var h http.Handler = router
+	if ao.Auth != nil || ao.Personal {
+		var err error
+		if h, err = Protect(router, ao); err != nil {
+			t.Fatal(err)
 		}
-		router.ServeHTTP(w, r)
-	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, dir: dir}
+	}
+	s.Server = httptest.NewServer(h)
+	t.Cleanup(s.Server.Close)
 }
 
 // response is one HTTP exchange's result.
@@ -166,7 +202,11 @@ func (s *testServer) do(t testing.TB, who, method, path, body string, hdr ...str
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if who != "" {
-		req.Header.Set("X-Test-Principal", who)
+		key, ok := s.keys[who]
+		if !ok {
+			t.Fatalf("no test principal %q", who)
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	for _, h := range hdr {
 		k, v, _ := strings.Cut(h, ":")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vire-dev/vire/backends/file"
 	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/host/store"
+	"github.com/vire-dev/vire/sdk"
 )
 
 const base = "/api/portfolios/smsf"
@@ -132,7 +136,7 @@ func TestPlanItemMergeSemantics(t *testing.T) {
 	}
 	var plan documents.PlanDoc
 	s.must(t, 200, http.MethodGet, base+"/plan", "").decode(t, &plan)
-	if len(plan.Plan.Items) != 1 || plan.Version != 5 || plan.UpdatedBy != "key-alice" {
+	if len(plan.Plan.Items) != 1 || plan.Version != 5 || plan.UpdatedBy != s.keyIDs["alice"] {
 		t.Fatalf("plan %+v", plan)
 	}
 	s.must(t, 204, http.MethodDelete, loc, "")
@@ -474,7 +478,7 @@ func TestHistoryAndRestore(t *testing.T) {
 				t.Fatalf("history: current %d, %d versions, deleted %v", h.Current, len(h.Versions), h.Deleted)
 			}
 			for i, v := range h.Versions {
-				if v.Version != 11-i || v.KeyID != "key-alice" || v.Time.IsZero() || v.Change == "" {
+				if v.Version != 11-i || v.KeyID != s.keyIDs["alice"] || v.Time.IsZero() || v.Change == "" {
 					t.Errorf("history[%d] = %+v", i, v)
 				}
 				if i > 0 && v.Time.After(h.Versions[i-1].Time) {
@@ -506,16 +510,16 @@ func TestAuthAndScopes(t *testing.T) {
 		status                  int
 		code                    string
 	}{
-		{"", "GET", base + "/strategy", "", 401, "unauthorized"},
-		{"", "PUT", base + "/strategy", `{}`, 401, "unauthorized"},
-		{"", "GET", base + "/plan/history", "", 401, "unauthorized"},
+		{"", "GET", base + "/strategy", "", 401, "unauthenticated"},
+		{"", "PUT", base + "/strategy", `{}`, 401, "unauthenticated"},
+		{"", "GET", base + "/plan/history", "", 401, "unauthenticated"},
 		{"alice-ro", "GET", base + "/strategy", "", 200, ""},
 		{"alice-ro", "GET", base + "/strategy/history", "", 200, ""},
-		{"alice-ro", "PUT", base + "/strategy", `{"notes":"x"}`, 403, "forbidden"},
-		{"alice-ro", "DELETE", base + "/strategy", "", 403, "forbidden"},
-		{"alice-ro", "POST", base + "/strategy/restore", `{"version":1}`, 403, "forbidden"},
-		{"alice-ro", "POST", base + "/plan/items", `{}`, 403, "forbidden"},
-		{"alice-ro", "PUT", base + "/watchlist/items/BHP.AU", `{}`, 403, "forbidden"},
+		{"alice-ro", "PUT", base + "/strategy", `{"notes":"x"}`, 403, "insufficient_scope"},
+		{"alice-ro", "DELETE", base + "/strategy", "", 403, "insufficient_scope"},
+		{"alice-ro", "POST", base + "/strategy/restore", `{"version":1}`, 403, "insufficient_scope"},
+		{"alice-ro", "POST", base + "/plan/items", `{}`, 403, "insufficient_scope"},
+		{"alice-ro", "PUT", base + "/watchlist/items/BHP.AU", `{}`, 403, "insufficient_scope"},
 		// Another tenant sees nothing of alice's, and writes its own.
 		{"bob", "GET", base + "/strategy", "", 404, "not_found"},
 		{"bob", "GET", base + "/strategy/history", "", 404, "not_found"},
@@ -586,9 +590,51 @@ func TestNoPlaintextOnDisk(t *testing.T) {
 }
 
 func TestWithoutStoreUnavailable(t *testing.T) {
-	s := serve(t, Options{}, "")
-	r := s.do(t, "alice", "GET", base+"/strategy", "")
+	s := &testServer{}
+	s.start(t, Options{}, AccessOptions{Personal: true})
+	r := s.do(t, "", "GET", base+"/strategy", "")
 	if r.status != http.StatusServiceUnavailable || r.errorBody(t).Code != "unavailable" {
 		t.Fatalf("no store: %d %s", r.status, r.body)
+	}
+}
+
+// TestFailsClosedWithoutProtect: served without the access layer, the
+// handlers find no principal and refuse.
+func TestFailsClosedWithoutProtect(t *testing.T) {
+	s := &testServer{}
+	s.start(t, Options{Documents: documents.New(encryptedStore(t, t.TempDir()), documents.Options{})}, AccessOptions{})
+	for _, m := range []string{"GET", "PUT", "DELETE"} {
+		r := s.do(t, "", m, base+"/strategy", "")
+		if r.status != http.StatusUnauthorized || r.errorBody(t).Code != "unauthenticated" {
+			t.Fatalf("%s without a principal: %d %s", m, r.status, r.body)
+		}
+	}
+}
+
+// TestPortfoliosInPersonalMode: the access layer's personal mode gives the one implicit
+// tenant, and the personal store layout keeps readable paths.
+func TestPortfoliosInPersonalMode(t *testing.T) {
+	dir := t.TempDir()
+	b := file.New(nil)
+	if err := sdk.Configure(context.Background(), b, sdk.ConfigValue{"root": dir, "fsync": false}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	st, err := store.New(store.Options{Backend: b, Layout: store.Layout{Personal: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testServer{}
+	s.start(t, Options{Documents: documents.New(st, documents.Options{})}, AccessOptions{Personal: true})
+	if r := s.do(t, "", "PUT", base+"/strategy", `{"notes":"mine"}`); r.status != 201 {
+		t.Fatalf("personal PUT: %d %s", r.status, r.body)
+	}
+	if r := s.do(t, "", "PUT", base+"/strategy", `{"notes":"still mine"}`); r.status != 200 {
+		t.Fatalf("personal PUT: %d %s", r.status, r.body)
+	}
+	for _, p := range []string{"strategy/smsf.vire", "strategy-versions/smsf@1.vire"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("personal layout: %v", err)
+		}
 	}
 }
