@@ -152,6 +152,9 @@ func shortStream(got, size int64) error {
 
 // putSingle writes a blob in one PutObject.
 func (s *Store) putSingle(ctx context.Context, c *config, obj object, data []byte, cond condition) (sdk.Meta, error) {
+	if err := refuseReserved(data); err != nil {
+		return sdk.Meta{}, err
+	}
 	write := func(cond condition) (string, time.Time, error) {
 		in := &s3.PutObjectInput{
 			Bucket: aws.String(c.bucket), Key: aws.String(obj.name), Body: bytes.NewReader(data),
@@ -204,16 +207,17 @@ func (s *Store) conditionalWrite(ctx context.Context, c *config, obj object, con
 			return "", time.Time{}, fmt.Errorf("s3: put: %w", sdk.ErrPrecondition)
 		}
 		// A create lost: is what holds the name only a tombstone?
-		h, err := c.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(obj.name)})
-		switch {
-		case err == nil && h.Metadata[metaTombstone] != "":
-			cond = condition{ifMatch: aws.String(quote(aws.ToString(h.ETag)))}
-		case err == nil:
-			return "", time.Time{}, fmt.Errorf("s3: put: %w", sdk.ErrPrecondition)
-		case isNotFound(err):
-			cond = condition{ifNoneMatch: aws.String("*")} // the tombstone went away: create again
+		state, etag, err := c.probe(ctx, obj.name)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		switch state {
+		case stateTombstone:
+			cond = condition{ifMatch: aws.String(quote(etag))}
+		case stateAbsent:
+			cond = condition{ifNoneMatch: aws.String("*")} // gone meanwhile: create again
 		default:
-			return "", time.Time{}, fmt.Errorf("s3: put: %w", classify(err))
+			return "", time.Time{}, fmt.Errorf("s3: put: %w", sdk.ErrPrecondition)
 		}
 	}
 }
@@ -325,7 +329,7 @@ func (s *Store) precheck(ctx context.Context, c *config, obj object, cond condit
 // readMeta turns an object's headers into sdk.Meta, reporting a tombstone
 // or another key's overflow object as absent.
 func readMeta(key string, size *int64, etag *string, mod *time.Time, ctype *string, md map[string]string) (sdk.Meta, error) {
-	if md[metaTombstone] != "" {
+	if isTombstoneHead(aws.ToString(etag), md) {
 		return sdk.Meta{}, fmt.Errorf("s3: %w", sdk.ErrNotFound)
 	}
 	if v, ok := md[metaKey]; ok {
@@ -386,7 +390,13 @@ func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.M
 		out.Body.Close()
 		return nil, sdk.Meta{}, err
 	}
-	return &ctxReader{ctx: ctx, rc: out.Body, want: m.Size}, m, nil
+	// The headers and the content may come from two versions on a posix
+	// gateway: a tombstone's content is never a blob.
+	body, err := screenTombstone(out.Body, m.Size)
+	if err != nil {
+		return nil, sdk.Meta{}, err
+	}
+	return &ctxReader{ctx: ctx, rc: body, want: m.Size}, m, nil
 }
 
 // Get returns a blob whole.

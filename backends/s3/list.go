@@ -50,7 +50,11 @@ func (l lister) ListNames(ctx context.Context, prefix, startAfter string, limit 
 // and for an object of exactly a tombstone's size (it may be one); every
 // other object is what its name says.
 func (l lister) Resolve(ctx context.Context, o objname.Object, p objname.Parsed) (string, sdk.Meta, bool, error) {
-	if !p.Overflow && o.Meta.Size != int64(len(tombstoneBody)) {
+	maybeTombstone := o.Meta.Size == int64(len(tombstoneBody))
+	if maybeTombstone && o.Meta.ETag == tombstoneMD5 {
+		return "", sdk.Meta{}, false, nil
+	}
+	if !p.Overflow && !maybeTombstone {
 		return p.Key, o.Meta, true, nil
 	}
 	h, err := l.c.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(l.c.bucket), Key: aws.String(o.Name)})
@@ -60,7 +64,7 @@ func (l lister) Resolve(ctx context.Context, o objname.Object, p objname.Parsed)
 		}
 		return "", sdk.Meta{}, false, fmt.Errorf("s3: list: %w", classify(err))
 	}
-	if h.Metadata[metaTombstone] != "" {
+	if isTombstoneHead(aws.ToString(h.ETag), h.Metadata) {
 		return "", sdk.Meta{}, false, nil
 	}
 	key := p.Key
