@@ -127,6 +127,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	closeAccess, err := accessLayer(srv, a, log) // tenancy: API keys, rate limits, audit (tenants.go)
+	if err != nil {
+		log.Error("cannot set up authentication", "error", err)
+		return 1
+	}
+	defer closeAccess()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("Vire is serving", "url", "http://"+ln.Addr().String(), "startup", time.Since(started).Round(time.Millisecond))
@@ -143,6 +149,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("requests still running at the shutdown deadline", "error", err)
 	}
+	closeAccess() // write the queued audit records while storage still runs
 	a.Close()
 	log.Info("stopped")
 	return 0

@@ -32,6 +32,9 @@ Commands:
   plugins    list the plugin binaries that can be used, with versions and checksums
   keys       encryption keys: status, rotate, rewrap, reencrypt
   data       export a tenant's documents to a plaintext archive, or import one
+  tenants    hosted tenants: create, list, suspend, resume, delete
+  apikeys    API keys: create, list, revoke, rotate
+  audit      verify a tenant's audit log
   version    print the version
 
 Run 'vire-server <command> -h' for a command's flags.
@@ -55,6 +58,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdKeys(args, stdout, stderr)
 	case "data":
 		return cmdData(args, stdout, stderr)
+	case "tenants":
+		return cmdTenants(args, stdout, stderr)
+	case "apikeys":
+		return cmdAPIKeys(args, stdout, stderr)
+	case "audit":
+		return cmdAudit(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "vire-server %s\n", version)
 		return 0

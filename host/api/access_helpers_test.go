@@ -129,7 +129,9 @@ func newAccessEnv(t testing.TB, c accessConfig) *accessEnv {
 	}
 	r.HandleFunc("/api/test/items/{name}", echo).Methods(http.MethodGet, http.MethodPut)
 	o := AccessOptions{Personal: c.personal, Audit: e.audit, Logger: log}
-	if !c.personal {
+	if c.personal {
+		MountWhoami(r)
+	} else {
 		o.Auth = e.svc
 		MountAdmin(r, e.svc, log)
 	}

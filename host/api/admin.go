@@ -18,10 +18,18 @@ import (
 // KeyWarning accompanies every newly created API key.
 const KeyWarning = "Store this key now: it is shown only once and cannot be recovered."
 
+// MountWhoami adds GET /api/whoami, which answers with the caller's
+// principal (tenant, key id, scopes) to any authenticated key. Protect must
+// guard the router. MountAdmin includes it: a server calls one or the
+// other (personal servers have no admin API).
+func MountWhoami(r *mux.Router) {
+	r.HandleFunc("/api/whoami", whoami).Methods(http.MethodGet)
+}
+
 // MountAdmin adds the tenant and API-key administration endpoints under
 // /api/admin (the admin scope; see tenant.Admin for who may do what) and
-// GET /api/whoami (any authenticated key) to the router. Protect must
-// guard the router.
+// GET /api/whoami (any authenticated key) to the router. Protect must guard
+// the router.
 //
 //	GET    /api/whoami                                   the caller's principal
 //	GET    /api/admin/tenants                            list tenants (operator)
@@ -40,7 +48,7 @@ func MountAdmin(r *mux.Router, svc *tenant.Service, log hclog.Logger) {
 		log = hclog.NewNullLogger()
 	}
 	h := &admin{svc: svc, log: log.Named("admin")}
-	r.HandleFunc("/api/whoami", h.whoami).Methods(http.MethodGet)
+	MountWhoami(r)
 	a := r.PathPrefix("/api/admin").Subrouter()
 	a.HandleFunc("/tenants", h.listTenants).Methods(http.MethodGet)
 	a.HandleFunc("/tenants", h.createTenant).Methods(http.MethodPost)
@@ -94,7 +102,7 @@ func (h *admin) run(w http.ResponseWriter, r *http.Request, status int, fn func(
 	WriteJSON(w, status, v)
 }
 
-func (h *admin) whoami(w http.ResponseWriter, r *http.Request) {
+func whoami(w http.ResponseWriter, r *http.Request) {
 	p, ok := PrincipalFrom(r.Context())
 	if !ok {
 		WriteError(w, http.StatusUnauthorized, "unauthenticated", "authentication required", nil)
