@@ -27,7 +27,9 @@ func (o *Opt[T]) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &o.Value)
 }
 
-// MarshalJSON writes the value, or null for an absent or null field.
+// MarshalJSON writes the value, or null for a null field. An absent field
+// is the zero Opt: tag patch fields `omitzero` so that it is left out, and
+// a patch encodes to the JSON it was decoded from.
 func (o Opt[T]) MarshalJSON() ([]byte, error) {
 	if !o.Present || o.Null {
 		return []byte("null"), nil

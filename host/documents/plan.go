@@ -90,13 +90,13 @@ type PlanItem struct {
 // and at least one of target_price, target_date and trigger; the status
 // defaults to pending.
 type PlanItemPatch struct {
-	Action      Opt[Action]  `json:"action"`
-	Ticker      Opt[string]  `json:"ticker"`
-	TargetPrice Opt[float64] `json:"target_price"`
-	TargetDate  Opt[string]  `json:"target_date"`
-	Trigger     Opt[string]  `json:"trigger"`
-	Status      Opt[Status]  `json:"status"`
-	Notes       Opt[string]  `json:"notes"`
+	Action      Opt[Action]  `json:"action,omitzero"`
+	Ticker      Opt[string]  `json:"ticker,omitzero"`
+	TargetPrice Opt[float64] `json:"target_price,omitzero"`
+	TargetDate  Opt[string]  `json:"target_date,omitzero"`
+	Trigger     Opt[string]  `json:"trigger,omitzero"`
+	Status      Opt[Status]  `json:"status,omitzero"`
+	Notes       Opt[string]  `json:"notes,omitzero"`
 }
 
 // PlanItemReadOnly names the item fields a patch cannot set.

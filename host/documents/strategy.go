@@ -54,14 +54,14 @@ type Strategy struct {
 // whole; target_allocation is merged key by key, a null value removing the
 // key.
 type StrategyPatch struct {
-	Universe         Opt[[]string]            `json:"universe"`
-	AllowedSectors   Opt[[]string]            `json:"allowed_sectors"`
-	ExcludedSectors  Opt[[]string]            `json:"excluded_sectors"`
-	MaxPositionPct   Opt[float64]             `json:"max_position_pct"`
-	MaxSectorPct     Opt[float64]             `json:"max_sector_pct"`
-	TargetAllocation Opt[map[string]*float64] `json:"target_allocation"`
-	RiskAppetite     Opt[RiskAppetite]        `json:"risk_appetite"`
-	Notes            Opt[string]              `json:"notes"`
+	Universe         Opt[[]string]            `json:"universe,omitzero"`
+	AllowedSectors   Opt[[]string]            `json:"allowed_sectors,omitzero"`
+	ExcludedSectors  Opt[[]string]            `json:"excluded_sectors,omitzero"`
+	MaxPositionPct   Opt[float64]             `json:"max_position_pct,omitzero"`
+	MaxSectorPct     Opt[float64]             `json:"max_sector_pct,omitzero"`
+	TargetAllocation Opt[map[string]*float64] `json:"target_allocation,omitzero"`
+	RiskAppetite     Opt[RiskAppetite]        `json:"risk_appetite,omitzero"`
+	Notes            Opt[string]              `json:"notes,omitzero"`
 }
 
 // fields names the fields the patch touches, in declaration order.

@@ -44,9 +44,9 @@ type WatchItem struct {
 // WatchItemPatch creates or merges into a watchlist item (merge-patch
 // semantics).
 type WatchItemPatch struct {
-	Notes       Opt[string]  `json:"notes"`
-	TargetPrice Opt[float64] `json:"target_price"`
-	Verdict     Opt[Verdict] `json:"verdict"`
+	Notes       Opt[string]  `json:"notes,omitzero"`
+	TargetPrice Opt[float64] `json:"target_price,omitzero"`
+	Verdict     Opt[Verdict] `json:"verdict,omitzero"`
 }
 
 // WatchItemReadOnly names the item fields a patch cannot set (the ticker
