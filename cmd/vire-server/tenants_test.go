@@ -7,9 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -226,6 +230,100 @@ func mustHave(t *testing.T, text string, parts ...string) {
 	for _, p := range parts {
 		if !strings.Contains(text, p) {
 			t.Fatalf("output lacks %q:\n%s", p, text)
+		}
+	}
+}
+
+// TestHostedEndToEnd runs the real binaries in api_key mode: an operator
+// key from the CLI, a tenant and its key made over the admin API, and on
+// SIGTERM the queued audit records written before the plugins stop.
+func TestHostedEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	server := install(t, dir)
+	cfg := filepath.Join(dir, "hosted.hcl")
+	src := "variable \"listen\" {\n  default = \"127.0.0.1:8080\"\n}\n\nserver {\n  listen = var.listen\n}\n\n" +
+		"auth {\n  mode = \"api_key\"\n}\n\nstorage \"file\" {\n  root  = abspath(\"data\")\n  fsync = false\n}\n"
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := func(args ...string) (string, string, error) {
+		cmd := exec.Command(server, args...)
+		cmd.Dir = dir
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		return out.String(), errb.String(), err
+	}
+	opKey, stderr, err := bin("apikeys", "create", "-config", cfg, "-tenant", "operator", "-scopes", "admin", "-name", "root")
+	if err != nil {
+		t.Fatalf("apikeys create: %v\n%s", err, stderr)
+	}
+	opKey = strings.TrimSpace(opKey)
+
+	port := freePort(t)
+	cmd := exec.Command(server, "run", "-config", cfg, "-var", "listen=127.0.0.1:"+strconv.Itoa(port))
+	cmd.Dir = dir
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitReady(t, url, exited)
+
+	call := func(method, path, key, body string) (int, map[string]any, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url+path, strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out, resp.Header
+	}
+	if code, _, _ := call("POST", "/api/admin/tenants", opKey, `{"id":"acme","name":"Acme"}`); code != 201 {
+		t.Fatalf("create tenant: %d", code)
+	}
+	code, body, _ := call("POST", "/api/admin/tenants/acme/keys", opKey, `{"scopes":["read"]}`)
+	acmeKey, _ := body["key"].(string)
+	if code != 201 || acmeKey == "" {
+		t.Fatalf("create key: %d %v", code, body)
+	}
+	if code, body, _ := call("GET", "/api/whoami", acmeKey, ""); code != 200 || body["tenant"] != "acme" {
+		t.Fatalf("whoami: %d %v", code, body)
+	}
+	if code, _, hdr := call("GET", "/api/whoami", "", ""); code != 401 || hdr.Get("WWW-Authenticate") == "" {
+		t.Fatalf("no key: %d %v", code, hdr)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10s after SIGTERM\n%s", logs.String())
+	}
+	for tenant, want := range map[string]string{"operator": "intact, 2 record(s)", "acme": "intact, 1 record(s)"} {
+		out, stderr, err := bin("audit", "verify", "-config", cfg, "-tenant", tenant)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("audit verify %s: %v\n%s%s", tenant, err, out, stderr)
+		}
+	}
+	for _, k := range []string{opKey, acmeKey} {
+		if strings.Contains(logs.String(), k) {
+			t.Fatal("an API key appeared in the server log")
 		}
 	}
 }
