@@ -74,6 +74,7 @@ func dataExport(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer s.close()
+	stderr = s.stderr
 	tenant := s.tenants[0]
 
 	var n int
@@ -173,6 +174,7 @@ func dataImport(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer s.close()
+	stderr = s.stderr
 	tenant := s.tenants[0]
 	if s.app.Envelope == nil {
 		fmt.Fprintln(stderr, "note: encryption is off in this configuration (no keys block): the documents are stored unencrypted")
