@@ -24,6 +24,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 
 	"github.com/vire-dev/vire/backends/internal/objname"
@@ -145,8 +146,20 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 	return nil
 }
 
+// health lists at most one object under the prefix: that needs only the
+// object permissions the store needs anyway (reading bucket attributes
+// would need storage.buckets.get, which object-level roles lack).
 func (c *config) health(ctx context.Context) error {
-	if _, err := c.bucket.Attrs(ctx); err != nil {
+	q := &storage.Query{Prefix: c.codec.Prefix()}
+	if err := q.SetAttrSelection([]string{"Name"}); err != nil {
+		return err
+	}
+	var page []*storage.ObjectAttrs
+	_, err := iterator.NewPager(c.bucket.Objects(ctx, q), 1, "").NextPage(&page)
+	if err != nil {
+		if errors.Is(err, storage.ErrBucketNotExist) || httpStatus(err) == http.StatusNotFound {
+			return fmt.Errorf("gcs: the bucket does not exist: %w", sdk.ErrUnavailable)
+		}
 		return fmt.Errorf("gcs: bucket: %w", classify(err))
 	}
 	return nil
