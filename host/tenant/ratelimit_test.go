@@ -205,3 +205,25 @@ func BenchmarkLocalLimiter(b *testing.B) {
 		l.Allow(context.Background(), "k")
 	}
 }
+
+func BenchmarkSharedLimiterRedis(b *testing.B) {
+	addr := testsvc.Redis(b)
+	s := redis.New(nil)
+	cfg, err := s.Schema().Complete(sdk.ConfigValue{"url": "redis://" + addr + "/0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Configure(context.Background(), cfg); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	l, err := NewSharedLimiter(s, Rate{PerMinute: 1 << 30, Burst: 1 << 20}, SharedOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := l.Allow(context.Background(), "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
