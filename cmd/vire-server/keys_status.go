@@ -200,7 +200,11 @@ func printStatus(w io.Writer, ts tenantStatus) {
 	for _, a := range ts.Advice {
 		fmt.Fprintf(w, "  to do: %s\n", a)
 	}
-	if len(ts.Errors) == 0 && len(ts.Advice) == 0 {
+	switch {
+	case len(ts.Errors)+len(ts.Advice) > 0:
+	case ts.Keyring == nil:
+		fmt.Fprintln(w, "  ok: nothing encrypted yet; the first write creates the keyring under the latest provider key")
+	default:
 		fmt.Fprintln(w, "  ok: every data key is wrapped under the latest provider key and every document uses the current data key")
 	}
 }

@@ -296,12 +296,20 @@ func TestKeysHosted(t *testing.T) {
 
 	_, stderr := w.run(t, 1, cmd("keys", "status")...)
 	mustContain(t, "status without a tenant", stderr, "-tenant ID, or use -all")
+	stdout, _ := w.run(t, 0, cmd("keys", "status", "-tenant", "nobody")...)
+	mustContain(t, "status of a tenant without data", stdout, "Tenant nobody", "none yet", "documents     0", "ok: nothing encrypted yet")
+	for sub, want := range map[string]string{
+		"rotate": "nobody: skipped: no keyring yet", "rewrap": "nobody: skipped: no keyring yet", "reencrypt": "nobody: no keyring yet",
+	} {
+		stdout, _ := w.run(t, 0, cmd("keys", sub, "-tenant", "nobody")...)
+		mustContain(t, sub+" of a tenant without data", stdout, want)
+	}
 	st := statusJSON(t, 0, append(args, "-all")...)
 	if len(st) != 2 || st[0].Tenant != "alice" || st[1].Tenant != "bob" || st[0].Documents.Documents != many {
 		t.Fatalf("status -all = %+v", st)
 	}
 
-	stdout, _ := w.run(t, 0, cmd("keys", "rotate", "-all")...)
+	stdout, _ = w.run(t, 0, cmd("keys", "rotate", "-all")...)
 	mustContain(t, "rotate -all", stdout, "alice: provider key not rotated", "retired_passphrases", "alice: new data key version 2",
 		"bob: provider key not rotated (latest version 1; see above)", "bob: new data key version 2", "reencrypt -config "+path+" -all`")
 
