@@ -282,6 +282,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, sdk.Meta, error) {
 		if !ok {
 			continue
 		}
+		if h.chunks <= 1 {
+			if int64(len(first)) != h.size {
+				return nil, sdk.Meta{}, fmt.Errorf("redis: blob holds %d bytes, metadata says %d: %w", len(first), h.size, sdk.ErrIntegrity)
+			}
+			return first, h.meta, nil
+		}
 		data := make([]byte, 0, h.size)
 		data = append(data, first...)
 		complete := true

@@ -28,10 +28,12 @@ package redis
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -86,6 +88,8 @@ var schema = sdk.ConfigSchema{Attributes: []sdk.Attribute{
 		Description: "Prefix of every Redis key this store uses; give each store sharing a server its own."},
 	{Name: "ttl", Type: sdk.TypeString, Default: "",
 		Description: "Optional expiry of every blob after its last write, as a Go duration (\"24h\"); empty keeps blobs until deleted. For cache-like use."},
+	{Name: "tls_ca_file", Type: sdk.TypeString, Default: "",
+		Description: "PEM file of the certificate authorities that sign the server's certificate, for rediss:// with a private CA; empty trusts the system's roots."},
 	{Name: "chunk_size", Type: sdk.TypeNumber, Default: defaultChunkSize,
 		Description: "Largest piece of a blob stored under one Redis key, in bytes (4 KiB to 64 MiB)."},
 }}
@@ -131,6 +135,16 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 			chunk = int(f)
 		}
 	}
+	if ca := v.String("tls_ca_file"); ca != "" {
+		switch pool, err := loadCAs(ca); {
+		case err != nil:
+			errs = append(errs, sdk.ConfigError{Attribute: "tls_ca_file", Message: err.Error()})
+		case opts != nil && opts.TLSConfig == nil:
+			errs = append(errs, sdk.ConfigError{Attribute: "tls_ca_file", Message: "is only used with a rediss:// url"})
+		case opts != nil:
+			opts.TLSConfig.RootCAs = pool
+		}
+	}
 	if len(errs) > 0 {
 		return errs
 	}
@@ -172,6 +186,18 @@ func parseURL(raw string) (*goredis.Options, error) {
 		return nil, errors.New("is not a valid Redis URL (check host, port, database number and query options)")
 	}
 	return opts, nil
+}
+
+func loadCAs(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the file: %v", errors.Unwrap(err))
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, errors.New("holds no PEM certificate")
+	}
+	return pool, nil
 }
 
 // redactedAddr names the server for logs and errors: address only, never

@@ -102,6 +102,33 @@ func TestWrongPasswordIsUnauthorizedAndRedacted(t *testing.T) {
 	s.Close()
 }
 
+func TestTLS(t *testing.T) {
+	addr, ca := testsvc.RedisTLS(t)
+	s := New(nil)
+	if err := s.Configure(t.Context(), sdk.ConfigValue{"url": "rediss://" + addr + "/0", "tls_ca_file": ca}); err != nil {
+		t.Fatalf("rediss with the server's CA: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Put(t.Context(), "k", []byte("v"), sdk.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Without the CA the certificate is not trusted.
+	err := New(nil).Configure(t.Context(), sdk.ConfigValue{"url": "rediss://" + addr + "/0"})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("rediss without the CA: %v, want a certificate error", err)
+	}
+	// A CA file with a plain redis:// url is a mistake worth reporting.
+	err = New(nil).Configure(t.Context(), sdk.ConfigValue{"url": "redis://" + addr, "tls_ca_file": ca})
+	var ce sdk.ConfigErrors
+	if !errors.As(err, &ce) || ce[0].Attribute != "tls_ca_file" {
+		t.Errorf("CA with redis://: %v", err)
+	}
+	err = New(nil).Configure(t.Context(), sdk.ConfigValue{"url": "rediss://" + addr, "tls_ca_file": t.TempDir() + "/none.pem"})
+	if !errors.As(err, &ce) || ce[0].Attribute != "tls_ca_file" {
+		t.Errorf("missing CA file: %v", err)
+	}
+}
+
 func TestUnreachableIsUnavailable(t *testing.T) {
 	s := New(nil)
 	err := s.Configure(t.Context(), sdk.ConfigValue{"url": "redis://127.0.0.1:1"})

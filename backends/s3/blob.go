@@ -20,8 +20,8 @@ import (
 	"github.com/vire-dev/vire/sdk"
 )
 
-// cleanupTimeout bounds best-effort cleanup (aborting an upload, removing a
-// tombstone) that runs even after the caller's context ended.
+// cleanupTimeout bounds aborting a failed multipart upload, which runs even
+// after the caller's context ended.
 const cleanupTimeout = 30 * time.Second
 
 // noRetry stops the SDK from resending a conditional request: a resent

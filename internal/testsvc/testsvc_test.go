@@ -102,3 +102,10 @@ func TestServerOutlivesLockedThreads(t *testing.T) {
 		t.Fatalf("redis died when locked threads ended: %v", err)
 	}
 }
+
+func TestRedisTLSAnswers(t *testing.T) {
+	addr, ca := RedisTLS(t)
+	if addr == "" || ca == "" {
+		t.Fatal("no address or CA")
+	}
+}
