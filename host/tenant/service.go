@@ -260,13 +260,18 @@ type DeleteReport struct {
 // DeleteTenant removes a tenant for good: its API keys, every blob under its
 // prefix (documents, keyring, audit log) and its record. The tenant is first
 // marked deleting, so its keys stop working at once; an interrupted deletion
-// is completed by calling DeleteTenant again.
+// is completed by calling DeleteTenant again, which also removes whatever
+// was written under the prefix after a deletion finished (an audit segment
+// flushed by another instance at that moment). With nothing left to delete
+// it reports sdk.ErrNotFound.
 func (s *Service) DeleteTenant(ctx context.Context, id string) (DeleteReport, error) {
 	rep := DeleteReport{Tenant: id}
 	if err := store.ValidateTenant(id); err != nil {
 		return rep, err
 	}
-	if _, err := s.setStatus(ctx, id, StatusDeleting, StatusActive, StatusSuspended); err != nil {
+	_, err := s.setStatus(ctx, id, StatusDeleting, StatusActive, StatusSuspended)
+	gone := errors.Is(err, sdk.ErrNotFound)
+	if err != nil && !gone {
 		return rep, err
 	}
 	var idx keyIndex
@@ -291,6 +296,9 @@ func (s *Service) DeleteTenant(ctx context.Context, id string) (DeleteReport, er
 		if err := s.sys.Delete(ctx, kind, id, store.DeleteOpts{}); err != nil && !errors.Is(err, sdk.ErrNotFound) {
 			return rep, err
 		}
+	}
+	if gone && rep.Keys == 0 && rep.Blobs == 0 {
+		return rep, fmt.Errorf("tenant: no tenant %q: %w", id, sdk.ErrNotFound)
 	}
 	s.log.Info("tenant deleted", "tenant", id, "keys", rep.Keys, "blobs", rep.Blobs)
 	return rep, nil

@@ -410,6 +410,17 @@ func TestDeleteTenant(t *testing.T) {
 	if _, err := s.DeleteTenant(ctx, "alice"); !errors.Is(err, sdk.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
+	// A late write under a deleted tenant's prefix (another instance's
+	// audit flush) is removed by deleting again.
+	if _, err := s.st.Put(ctx, "alice", "audit", "00000000000000000001", map[string]int{}, store.PutOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := s.DeleteTenant(ctx, "alice"); err != nil || rep.Blobs == 0 {
+		t.Fatalf("delete of leftovers: %+v %v", rep, err)
+	}
+	if p, err := s.st.List(ctx, "alice", "audit", store.ListOpts{}); err != nil || len(p.Items) != 0 {
+		t.Fatalf("leftovers: %+v %v", p, err)
+	}
 }
 
 // TestRecreatedTenantIgnoresOldKeys: a key record left behind by a deletion
