@@ -229,6 +229,9 @@ func (c *Codec) Parse(name string) (Parsed, error) {
 	if !ok {
 		return Parsed{}, fmt.Errorf("%w: no terminator", ErrMalformed)
 	}
+	if len(content) > c.content {
+		return Parsed{}, fmt.Errorf("%w: name longer than this codec writes", ErrMalformed)
+	}
 	if len(content) == c.content && body[c.head:c.head+len(overflowMark)] == overflowMark {
 		return Parsed{Overflow: true, Region: body[:c.head]}, nil
 	}

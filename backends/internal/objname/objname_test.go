@@ -172,3 +172,33 @@ func TestMetaValueAndCursor(t *testing.T) {
 func isASCIIPrintable(s string) bool {
 	return bytes.IndexFunc([]byte(s), func(r rune) bool { return r < 0x21 || r > 0x7e }) < 0
 }
+
+// FuzzParse: names come from the store, which other programs may write to.
+// Parse must never panic, and any name it accepts as a key's must be
+// exactly that key's name.
+func FuzzParse(f *testing.F) {
+	c, _ := NewCodec("p/", MaxName)
+	for _, k := range []string{"a", "a/b", strings.Repeat("\xff", 400), strings.Repeat("z", 1020)} {
+		n, _ := c.Name(k)
+		f.Add(n)
+	}
+	f.Add("p/")
+	f.Add("p/" + segment(strings.Repeat("z", 1100)+"!"))
+	f.Add("p/!")
+	f.Add("p/~~!")
+	f.Fuzz(func(t *testing.T, name string) {
+		p, err := c.Parse(name)
+		if err != nil {
+			return
+		}
+		if p.Overflow {
+			if len(p.Region) != c.Head() {
+				t.Fatalf("overflow name %q with region of %d", name, len(p.Region))
+			}
+			return
+		}
+		if back, _ := c.Name(p.Key); back != name {
+			t.Fatalf("Parse(%q) = key %q, whose name is %q", name, p.Key, back)
+		}
+	})
+}
