@@ -326,4 +326,3 @@ func cmdPlugins(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
