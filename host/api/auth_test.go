@@ -311,3 +311,22 @@ func TestAuditRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestStorageDownIs503: when the key records cannot be read, a well-formed
+// key gets 503 (retry later), not 401 (which would tell clients their key
+// is bad); a malformed key is still refused without storage.
+func TestStorageDownIs503(t *testing.T) {
+	e := newAccessEnv(t, accessConfig{})
+	k := e.newTenantKey(t, "alice", tenant.ScopeRead)
+	e.backend.Close()
+	r := e.call(t, "GET", "/api/test/items/a", k.Key, nil)
+	if r.status != 503 || r.errCode() != "auth_unavailable" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("storage down: %d %v %s", r.status, r.header, r.raw)
+	}
+	if r := e.call(t, "GET", "/api/test/items/a", "vire_nonsense", nil); r.status != 401 {
+		t.Fatalf("malformed key with storage down: %d", r.status)
+	}
+	if strings.Contains(e.logs.String(), k.Key) {
+		t.Fatal("the key was logged")
+	}
+}
