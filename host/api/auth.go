@@ -54,9 +54,14 @@ type AccessOptions struct {
 	// DefaultPublicRoutes when nil.
 	Public []string
 	// Scopes maps route templates to the scope they require, overriding
-	// the rule (see RequiredScope).
+	// the rule (see RequiredScope); an MCP endpoint, all POSTs, might map to
+	// tenant.ScopeRead and check write per tool.
 	Scopes map[string]tenant.Scope
-	Logger hclog.Logger
+	// ResourceMetadata, when set, is the URL of the RFC 9728 protected
+	// resource metadata, named in every Bearer challenge as MCP clients
+	// expect.
+	ResourceMetadata string
+	Logger           hclog.Logger
 }
 
 // accessKey keys the request context values set here; unexported, so no
@@ -148,6 +153,19 @@ func requestIDs(next http.Handler) http.Handler {
 	})
 }
 
+// challenge sets WWW-Authenticate: a Bearer challenge with the realm, the
+// resource metadata URL when configured, and params.
+func (a *access) challenge(w http.ResponseWriter, params string) {
+	c := `Bearer realm="vire"`
+	if a.o.ResourceMetadata != "" {
+		c += fmt.Sprintf(`, resource_metadata=%q`, a.o.ResourceMetadata)
+	}
+	if params != "" {
+		c += ", " + params
+	}
+	w.Header().Set("WWW-Authenticate", c)
+}
+
 func (a *access) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tmpl := ""
@@ -207,10 +225,10 @@ func (a *access) authenticate(w http.ResponseWriter, r *http.Request, tmpl strin
 	case errors.As(err, &ae):
 		a.log.Debug("unauthenticated request", "route", tmpl, "reason", ae.Reason, "request_id", reqID)
 		if !present {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="vire"`)
+			a.challenge(w, "")
 			WriteError(w, http.StatusUnauthorized, "unauthenticated", "this endpoint needs an API key: send Authorization: Bearer <key>", nil)
 		} else {
-			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="vire", error="invalid_token", error_description=%q`, ae.Reason))
+			a.challenge(w, fmt.Sprintf(`error="invalid_token", error_description=%q`, ae.Reason))
 			WriteError(w, http.StatusUnauthorized, "invalid_token", strings.TrimPrefix(ae.Message, "tenant: "), map[string]string{"reason": ae.Reason})
 		}
 	case errors.Is(err, tenant.ErrSuspended):
@@ -250,7 +268,7 @@ func (a *access) authorize(w http.ResponseWriter, r *http.Request, p tenant.Prin
 		need = RequiredScope(r.Method, tmpl)
 	}
 	if need != AnyScope && !p.Has(need) {
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="vire", error="insufficient_scope", scope=%q`, need))
+		a.challenge(w, fmt.Sprintf(`error="insufficient_scope", scope=%q`, need))
 		WriteError(w, http.StatusForbidden, "insufficient_scope", fmt.Sprintf("this API key lacks the %q scope this request needs", need), map[string]any{"required_scope": need, "scopes": p.Scopes})
 		return
 	}

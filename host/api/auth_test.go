@@ -2,12 +2,16 @@ package api
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/mux"
 
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
@@ -328,5 +332,39 @@ func TestStorageDownIs503(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), k.Key) {
 		t.Fatal("the key was logged")
+	}
+}
+
+// TestResourceMetadataChallenge: with ResourceMetadata set, every Bearer
+// challenge names it, as MCP clients expect.
+func TestResourceMetadataChallenge(t *testing.T) {
+	e := newAccessEnv(t, accessConfig{})
+	ro := e.newTenantKey(t, "alice", tenant.ScopeRead)
+	r := mux.NewRouter()
+	r.HandleFunc("/mcp", func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, 200, "ok") }).Methods(http.MethodPost)
+	const meta = "https://vire.example/.well-known/oauth-protected-resource"
+	h, err := Protect(r, AccessOptions{Auth: e.svc, ResourceMetadata: meta, Scopes: map[string]tenant.Scope{"/mcp": tenant.ScopeRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key    string
+		status int
+		want   string
+	}{
+		{"", 401, `Bearer realm="vire", resource_metadata="` + meta + `"`},
+		{"vire_bad", 401, `resource_metadata="` + meta + `", error="invalid_token"`},
+		{ro.Key, 200, ""}, // the route's scope override admits a read key to a POST
+	} {
+		req := httptest.NewRequest("POST", "/mcp", nil)
+		if tc.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		got := w.Header().Get("WWW-Authenticate")
+		if w.Code != tc.status || !strings.Contains(got, tc.want) || tc.want == "" && got != "" {
+			t.Errorf("key %q: %d %q, want %d %q", tc.key, w.Code, got, tc.status, tc.want)
+		}
 	}
 }
