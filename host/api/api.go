@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/host/market"
 	"github.com/vire-dev/vire/host/pluginhost"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	// Documents serves the portfolio strategy, plan and watchlist
 	// endpoints; nil makes them answer 503.
 	Documents *documents.Service
+
+	// Market serves the /api/market endpoints; nil makes them answer 503.
+	Market *market.Service
 }
 
 // NewRouter returns the REST handler.
@@ -60,6 +64,9 @@ func NewRouter(rt Runtime, o Options) *mux.Router {
 	// Portfolio documents and the API description (portfolios.go, openapi.go).
 	registerPortfolioRoutes(api, o)
 	registerOpenAPI(api, o)
+
+	// Shared market data (market.go).
+	registerMarketRoutes(api, o)
 	return r
 }
 

@@ -42,12 +42,21 @@ type operation struct {
 	Responses map[int]string
 	// ETag: successful responses carry an ETag header.
 	ETag bool
+	// Query documents the query parameters.
+	Query []queryParam
+}
+
+// queryParam documents one query parameter.
+type queryParam struct {
+	Name, Description string
+	Required          bool
+	Schema            schema
 }
 
 // allOperations lists every documented operation. The scope each needs is
 // not written here: it is what Protect enforces by default (docScope).
 func allOperations() []operation {
-	return slices.Concat(operationalOperations, portfolioOperations(), adminOperations())
+	return slices.Concat(operationalOperations, portfolioOperations(), adminOperations(), marketOperations())
 }
 
 // docScope is the scope Protect requires for a route by default: public
@@ -234,16 +243,17 @@ func OpenAPI(version string) map[string]any {
 		"info": map[string]any{
 			"title":       "Vire REST API",
 			"version":     version,
-			"description": "Portfolio documents (strategy, plan, watchlist) with history and undo, and the server's operational endpoints. Every error answers {\"error\": {\"code\", \"message\", \"details\"}}.",
+			"description": "Portfolio documents (strategy, plan, watchlist) with history and undo, shared market data, and the server's operational endpoints. Every error answers {\"error\": {\"code\", \"message\", \"details\"}}.",
 		},
 		"tags": []any{
 			map[string]any{"name": "operations", "description": "Health, readiness, plugins, this document."},
 			map[string]any{"name": "portfolios", "description": "A portfolio's strategy, plan and watchlist."},
 			map[string]any{"name": "admin", "description": "Tenants and API keys; hosted servers only."},
+			map[string]any{"name": "market", "description": "Quotes, price history, fundamentals, dividends and search: shared market data, the same for every tenant."},
 		},
 		"paths": out,
 		"components": map[string]any{
-			"schemas": schemas(),
+			"schemas": withSchemas(schemas(), marketSchemas()),
 			"securitySchemes": map[string]any{
 				"apiKey": map[string]any{"type": "http", "scheme": "bearer", "description": "An API key sent as `Authorization: Bearer <key>`. Scopes: read for GET and HEAD, write for other methods, admin for /api/admin. Personal mode needs no key."},
 			},
@@ -266,6 +276,9 @@ func (op operation) render() map[string]any {
 			s = map[string]any{"type": "integer", "minimum": 1}
 		}
 		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "description": paramDocs[m[1]], "schema": s})
+	}
+	for _, q := range op.Query {
+		params = append(params, map[string]any{"name": q.Name, "in": "query", "required": q.Required, "description": q.Description, "schema": q.Schema})
 	}
 	if op.Conditional {
 		params = append(params,
