@@ -47,7 +47,8 @@ type Options struct {
 	// documents record it, and documents of another source are ignored, so
 	// switching sources never mixes their data.
 	SourceName string
-	// Store holds the documents in its market namespace. Required.
+	// Store holds the documents in its market namespace; required with a
+	// Source.
 	Store  *store.Store
 	Logger hclog.Logger
 	// Now is the clock; nil means time.Now. Tests move it.
@@ -85,8 +86,8 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) (*Service, error) {
-	if o.Store == nil {
-		return nil, errors.New("market: Options.Store is required")
+	if o.Store == nil && o.Source != nil {
+		return nil, errors.New("market: Options.Store is required with a Source")
 	}
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
@@ -119,10 +120,14 @@ func New(o Options) (*Service, error) {
 	}
 	id := make([]byte, 6)
 	_, _ = rand.Read(id)
-	return &Service{
-		src: o.Source, name: o.SourceName, market: o.Store.Market(), log: o.Logger, now: o.Now, cal: cal, o: o,
+	s := &Service{
+		src: o.Source, name: o.SourceName, log: o.Logger, now: o.Now, cal: cal, o: o,
 		mem: newMemCache(o.MemoryBudget), instance: hex.EncodeToString(id),
-	}, nil
+	}
+	if o.Store != nil {
+		s.market = o.Store.Market()
+	}
+	return s, nil
 }
 
 // SourceName names the plugin serving market data, or "" when none does.
