@@ -128,6 +128,7 @@ func newAccessEnv(t testing.TB, c accessConfig) *accessEnv {
 		WriteJSON(w, http.StatusOK, map[string]any{"principal": p, "ok": ok, "request_id": RequestIDFrom(r.Context())})
 	}
 	r.HandleFunc("/api/test/items/{name}", echo).Methods(http.MethodGet, http.MethodPut)
+	r.HandleFunc("/api/test/panic", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }).Methods(http.MethodGet)
 	o := AccessOptions{Personal: c.personal, Audit: e.audit, Logger: log}
 	if c.personal {
 		MountWhoami(r)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,28 +192,43 @@ func (a *access) middleware(next http.Handler) http.Handler {
 			}
 		}
 		rec := &statusRecorder{ResponseWriter: w}
-		a.authorize(rec, r, p, tmpl, next)
 		if a.o.Audit != nil {
-			status := rec.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			err := a.o.Audit.Append(r.Context(), p.TenantID, tenant.Record{
-				Time: start.UTC(), KeyID: p.KeyID, Method: r.Method, Route: tmpl, Status: status,
-				LatencyUS: time.Since(start).Microseconds(), RequestID: RequestIDFrom(r.Context()),
-			})
-			if err != nil {
-				a.log.Error("audit record not written", "tenant", p.TenantID, "request_id", RequestIDFrom(r.Context()), "error", err)
-			}
+			// Deferred so that a handler that panics (net/http recovers it)
+			// is audited too, as a 500.
+			defer func() {
+				v := recover()
+				a.record(r, p, tmpl, start, rec.status, v != nil)
+				if v != nil {
+					panic(v)
+				}
+			}()
 		}
+		a.authorize(rec, r, p, tmpl, next)
 	})
+}
+
+// record appends the request's audit record.
+func (a *access) record(r *http.Request, p tenant.Principal, tmpl string, start time.Time, status int, panicked bool) {
+	switch {
+	case panicked:
+		status = http.StatusInternalServerError
+	case status == 0:
+		status = http.StatusOK
+	}
+	err := a.o.Audit.Append(r.Context(), p.TenantID, tenant.Record{
+		Time: start.UTC(), KeyID: p.KeyID, Method: r.Method, Route: tmpl, Status: status,
+		LatencyUS: time.Since(start).Microseconds(), RequestID: RequestIDFrom(r.Context()),
+	})
+	if err != nil {
+		a.log.Error("audit record not written", "tenant", p.TenantID, "request_id", RequestIDFrom(r.Context()), "error", err)
+	}
 }
 
 // authenticate answers 401 or 403 itself when the request has no valid
 // principal.
 func (a *access) authenticate(w http.ResponseWriter, r *http.Request, tmpl string) (tenant.Principal, bool) {
 	if a.o.Personal {
-		return tenant.Principal{TenantID: a.o.PersonalTenant, Scopes: tenant.AllScopes}, true
+		return tenant.Principal{TenantID: a.o.PersonalTenant, Scopes: slices.Clone(tenant.AllScopes)}, true
 	}
 	token, present := bearer(r)
 	p, err := a.o.Auth.Authenticate(r.Context(), token)

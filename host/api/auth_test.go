@@ -368,3 +368,28 @@ func TestResourceMetadataChallenge(t *testing.T) {
 		}
 	}
 }
+
+// TestPanickingHandlerIsAudited: a handler that panics still leaves a
+// record, as a 500.
+func TestPanickingHandlerIsAudited(t *testing.T) {
+	e := newAccessEnv(t, accessConfig{})
+	k := e.newTenantKey(t, "alice", tenant.ScopeRead)
+	req, _ := http.NewRequest("GET", e.url+"/api/test/panic", nil)
+	req.Header.Set("Authorization", "Bearer "+k.Key)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a panicking handler answered %d", resp.StatusCode)
+	}
+	ctx := context.Background()
+	page, err := e.store.List(ctx, "alice", "audit", store.ListOpts{})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("segments %+v %v", page, err)
+	}
+	var seg struct{ Records []tenant.Record }
+	if _, err := e.store.Get(ctx, "alice", "audit", page.Items[0].Name, &seg); err != nil {
+		t.Fatal(err)
+	}
+	if len(seg.Records) != 1 || seg.Records[0].Status != 500 || seg.Records[0].Route != "/api/test/panic" {
+		t.Fatalf("records %+v", seg.Records)
+	}
+}
