@@ -41,7 +41,7 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, o sdk.PutOptio
 	if err != nil {
 		return sdk.Meta{}, err
 	}
-	if len(data) <= c.chunkSize {
+	if len(data) <= c.chunkSize && len(data) <= inlineLimit {
 		return s.putSmall(ctx, c, key, data, o)
 	}
 	return s.putChunks(ctx, c, key, bytes.NewReader(data), int64(len(data)), o)
@@ -59,7 +59,10 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 	if err != nil {
 		return sdk.Meta{}, err
 	}
-	if size >= 0 && size <= int64(c.chunkSize) {
+	// A blob small enough for one script call takes one round trip; a larger
+	// one goes up chunk by chunk with plain SETs, which copy less.
+	smallMax := min(c.chunkSize, inlineLimit)
+	if size >= 0 && size <= int64(smallMax) {
 		buf := make([]byte, size)
 		if _, err := blobio.ReadFull(ctx, r, buf); err != nil {
 			return sdk.Meta{}, readErr(err, size)
@@ -70,8 +73,8 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 		return s.putSmall(ctx, c, key, buf, o)
 	}
 	if size < 0 {
-		// Peek one chunk: a short unsized stream takes the one-round-trip path.
-		buf := make([]byte, c.chunkSize+1)
+		// Peek: a short unsized stream takes the one-round-trip path.
+		buf := make([]byte, smallMax+1)
 		n, err := blobio.ReadFull(ctx, r, buf)
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
@@ -238,31 +241,39 @@ func parseHead(vals []any) (head, error) {
 	}, nil
 }
 
-// open reads a blob's metadata and first chunk. ok is false when the first
-// chunk had expired (the blob was replaced between the two reads).
-func (s *Store) open(ctx context.Context, c *config, key string) (h head, first []byte, ok bool, err error) {
-	res, err := getScript.Run(ctx, c.client, []string{c.metaKey(key)}, c.chunkPrefix()).Slice()
+// inlineLimit is the largest blob whose data comes back with its metadata
+// in one script call.
+const inlineLimit = 128 << 10
+
+// open reads a blob's metadata and, for a small blob, its first chunk; next
+// is the index of the first chunk still to fetch. ok is false when the
+// first chunk had expired (the blob was replaced between the two reads).
+func (s *Store) open(ctx context.Context, c *config, key string) (h head, first []byte, next int, ok bool, err error) {
+	res, err := getScript.Run(ctx, c.client, []string{c.metaKey(key)}, c.chunkPrefix(), inlineLimit).Slice()
 	if errors.Is(err, goredis.Nil) {
-		return head{}, nil, false, fmt.Errorf("redis: %w", sdk.ErrNotFound)
+		return head{}, nil, 0, false, fmt.Errorf("redis: %w", sdk.ErrNotFound)
 	}
 	if err != nil {
-		return head{}, nil, false, fmt.Errorf("redis: get: %w", classify(err))
+		return head{}, nil, 0, false, fmt.Errorf("redis: get: %w", classify(err))
 	}
 	h, err = parseHead(res)
 	if err != nil {
-		return head{}, nil, false, err
+		return head{}, nil, 0, false, err
 	}
-	if flag, _ := res[5].(int64); flag != 1 {
-		return h, nil, false, nil
+	switch flag, _ := res[5].(int64); flag {
+	case 0:
+		return h, nil, 0, false, nil
+	case 2:
+		return h, nil, 0, true, nil
 	}
 	if len(res) > 6 {
 		b, isStr := res[6].(string)
 		if !isStr {
-			return head{}, nil, false, fmt.Errorf("redis: get: unexpected chunk reply %T", res[6])
+			return head{}, nil, 0, false, fmt.Errorf("redis: get: unexpected chunk reply %T", res[6])
 		}
 		first = []byte(b)
 	}
-	return h, first, true, nil
+	return h, first, 1, true, nil
 }
 
 // Get returns a blob whole.
@@ -275,14 +286,14 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, sdk.Meta, error) {
 		return nil, sdk.Meta{}, err
 	}
 	for range readAttempts {
-		h, first, ok, err := s.open(ctx, c, key)
+		h, first, next, ok, err := s.open(ctx, c, key)
 		if err != nil {
 			return nil, sdk.Meta{}, err
 		}
 		if !ok {
 			continue
 		}
-		if h.chunks <= 1 {
+		if next >= h.chunks {
 			if int64(len(first)) != h.size {
 				return nil, sdk.Meta{}, fmt.Errorf("redis: blob holds %d bytes, metadata says %d: %w", len(first), h.size, sdk.ErrIntegrity)
 			}
@@ -291,7 +302,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, sdk.Meta, error) {
 		data := make([]byte, 0, h.size)
 		data = append(data, first...)
 		complete := true
-		for i := 1; i < h.chunks && complete; i += 8 {
+		for i := next; i < h.chunks && complete; i += 8 {
 			keys := make([]string, 0, 8)
 			for j := i; j < min(i+8, h.chunks); j++ {
 				keys = append(keys, c.chunkKey(mustVersion(h.version), j))
@@ -335,14 +346,14 @@ func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.M
 		return nil, sdk.Meta{}, err
 	}
 	for range readAttempts {
-		h, first, ok, err := s.open(ctx, c, key)
+		h, first, next, ok, err := s.open(ctx, c, key)
 		if err != nil {
 			return nil, sdk.Meta{}, err
 		}
 		if !ok {
 			continue
 		}
-		return &chunkReader{ctx: ctx, c: c, h: h, version: mustVersion(h.version), buf: first, next: 1}, h.meta, nil
+		return &chunkReader{ctx: ctx, c: c, h: h, version: mustVersion(h.version), buf: first, next: next}, h.meta, nil
 	}
 	return nil, sdk.Meta{}, fmt.Errorf("redis: get: blob kept changing during the read: %w", sdk.ErrUnavailable)
 }

@@ -75,11 +75,15 @@ local ms = switch(cur[1], cur[2], ARGV[3], n, ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 return {0, ARGV[3], ms}
 `)
 
-// getScript returns a blob's metadata and first chunk in one round trip.
-// KEYS: meta. ARGV: chunk prefix.
+// getScript returns a blob's metadata and, when the blob is at most
+// ARGV[2] bytes, its first chunk, in one round trip. Larger chunks are
+// fetched with plain GETs, which copy less than a script's reply.
+// KEYS: meta. ARGV: chunk prefix, inline limit. Flag: 1 chunk inlined,
+// 0 chunk expired, 2 not inlined.
 var getScript = goredis.NewScript(`
 local m = redis.call('HMGET', KEYS[1], 'v', 's', 'n', 'c', 't')
 if not m[1] then return false end
+if tonumber(m[2]) > tonumber(ARGV[2]) then return {m[1], m[2], m[3], m[4], m[5], 2} end
 local first = ''
 if tonumber(m[3]) > 0 then
   first = redis.call('GET', ARGV[1] .. m[1] .. ':0')
