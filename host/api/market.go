@@ -164,9 +164,9 @@ func (h *marketAPI) writeErr(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	switch {
 	case errors.Is(err, sdk.ErrInvalidArgument):
-		WriteError(w, http.StatusBadRequest, "invalid_argument", trimKind(err, sdk.ErrInvalidArgument), nil)
+		WriteError(w, http.StatusBadRequest, "invalid_argument", plainMessage(err, sdk.ErrInvalidArgument), nil)
 	case errors.Is(err, sdk.ErrNotFound):
-		WriteError(w, http.StatusNotFound, "not_found", trimKind(err, sdk.ErrNotFound), nil)
+		WriteError(w, http.StatusNotFound, "not_found", plainMessage(err, sdk.ErrNotFound), nil)
 	case errors.As(err, &rl), errors.Is(err, sdk.ErrRateLimited):
 		logUpstream(hclog.Warn)
 		wait := retryRateLimited
@@ -189,7 +189,7 @@ func (h *marketAPI) writeErr(w http.ResponseWriter, r *http.Request, err error) 
 		logUpstream(hclog.Warn)
 		retryAfter(w, retryUnavailable)
 		WriteError(w, http.StatusServiceUnavailable, "upstream_unavailable",
-			"market data is unavailable at the moment: "+trimKind(err, sdk.ErrUnavailable), nil)
+			"market data is unavailable at the moment: "+plainMessage(err, sdk.ErrUnavailable), nil)
 	case errors.Is(err, context.DeadlineExceeded):
 		logUpstream(hclog.Warn)
 		WriteError(w, http.StatusGatewayTimeout, "upstream_timeout", "the market data source did not answer in time", nil)
@@ -201,6 +201,13 @@ func (h *marketAPI) writeErr(w http.ResponseWriter, r *http.Request, err error) 
 		WriteError(w, http.StatusInternalServerError, "internal",
 			"internal error; the server log has details under request id "+RequestIDFrom(r.Context()), nil)
 	}
+}
+
+// plainMessage is err's text without its kind's name, which the error code
+// already says, at either end.
+func plainMessage(err, kind error) string {
+	msg := strings.TrimSuffix(err.Error(), ": "+kind.Error())
+	return strings.TrimPrefix(msg, kind.Error()+": ")
 }
 
 func retryAfter(w http.ResponseWriter, d time.Duration) {
