@@ -123,7 +123,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           api.NewRouter(a, api.Options{Logger: log, Version: version, Documents: documents.New(a.Store, documents.Options{Logger: log})}),
+		Handler:           api.NewRouter(a, api.Options{Logger: log, Version: version, Documents: documents.New(a.Store, documents.Options{Logger: log}), Market: a.Market}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
@@ -133,6 +133,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closeAccess()
+	go a.Market.Run(ctx) // the daily EOD refresh of tracked tickers
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("Vire is serving", "url", "http://"+ln.Addr().String(), "startup", time.Since(started).Round(time.Millisecond))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vire-dev/vire/host/config"
 	"github.com/vire-dev/vire/host/crypt"
+	"github.com/vire-dev/vire/host/market"
 	"github.com/vire-dev/vire/host/pluginhost"
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/sdk"
@@ -37,8 +38,8 @@ type Options struct {
 
 // App is a configured set of running components.
 type App struct {
-	Config  *config.Config
-	Host    *pluginhost.Host
+	Config *config.Config
+	Host   *pluginhost.Host
 	// Plugins maps each component's address (e.g. `storage "file"`) to the
 	// process serving it.
 	Plugins map[string]*pluginhost.Plugin
@@ -54,6 +55,10 @@ type App struct {
 	Store *store.Store
 	// Envelope is nil when encryption is off.
 	Envelope *crypt.Envelope
+
+	// Market is the shared market-data service (market.go); without a
+	// source serving market data its calls fail as unavailable.
+	Market *market.Service
 }
 
 // Source is one configured data source; either field may be nil.
@@ -124,6 +129,10 @@ func Start(ctx context.Context, cfg *config.Config, o Options) (*App, hcl.Diagno
 	if err := a.openStore(o.Logger); err != nil {
 		h.Close()
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot open the document store", Detail: err.Error(), Subject: cfg.Storage.DeclRange.Ptr()})
+	}
+	if err := a.openMarket(o.Logger); err != nil {
+		h.Close()
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot start the market data service", Detail: err.Error()})
 	}
 	return a, diags
 }
