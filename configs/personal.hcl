@@ -5,6 +5,10 @@
 # VIRE_MASTER_KEY environment variable. abspath() resolves a relative path
 # against the configuration's directory, or against the working directory
 # for this built-in default, so ./data is beside wherever vire-server starts.
+#
+# Market data comes from the offline sample source: synthetic prices that
+# need no network and no account. For real prices from EOD Historical Data
+# run configs/eodhd.hcl instead (see docs/market.md).
 
 variable "master_key" {
   description = "Key that encrypts every tenant's data key. Generate one with: openssl rand -base64 32"
@@ -31,3 +35,6 @@ storage "file" {
 keys "env" {
   master_key = var.master_key
 }
+
+# Synthetic market data, generated offline (labelled "not real prices").
+source "sample" "market" {}

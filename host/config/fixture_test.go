@@ -70,4 +70,8 @@ var fixtureSchemas = schemas{
 		def(str("base_url", "API base URL"), "https://eodhd.com/api"),
 		{Name: "headers", Type: sdk.TypeStringMap, Description: "extra headers"},
 	}},
+	"sample": {Attributes: []sdk.Attribute{
+		def(sdk.Attribute{Name: "seed", Type: sdk.TypeNumber, Description: "random seed"}, 1),
+		str("as_of", "last date with data"),
+	}},
 }
