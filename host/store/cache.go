@@ -8,7 +8,12 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// Cache holds document bytes (decrypted) keyed by blob key and ETag.
+// Cache holds documents exactly as the backend stores them, keyed by blob
+// key and ETag: sealed blobs when encryption is on, so neither an in-memory
+// cache nor one shared between instances (Redis) ever holds tenant
+// plaintext. The store opens (decrypts) a cached blob on every read, which
+// costs a few microseconds for a typical document and proves the blob
+// belongs to that tenant and key.
 //
 // An entry is only ever served for the exact ETag it was stored under, and
 // the store learns the current ETag from the backend (Stat) on every read, so
@@ -16,11 +21,15 @@ import (
 // or deleted: "invalidation on write" across instances is done by
 // validation, not by messages. Writes through a Store update its cache with
 // the new ETag (write-through); entries for superseded ETags are simply never
-// hit again and age out.
+// hit again and age out. This relies on a backend never issuing the same ETag
+// twice for one key with different content; as a second guard the store
+// also checks a hit's length against the size the backend reports.
 //
+// A Cache is an optimisation only: it must never fail an operation, so its
+// methods return no errors, and a cache that cannot answer reports a miss.
 // Implementations must be safe for concurrent use and must treat the bytes
-// they are given and return as immutable. A cache shared between instances
-// (Redis) holds tenants' plaintext and must be protected accordingly.
+// they are given and return as immutable. Without encryption (and always for
+// the unencrypted market namespace) the cached blobs are plain JSON.
 type Cache interface {
 	// Get returns the bytes cached for key if they were cached under etag.
 	Get(key, etag string) ([]byte, bool)

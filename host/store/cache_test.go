@@ -2,9 +2,14 @@ package store
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/vire-dev/vire/host/crypt"
+	"github.com/vire-dev/vire/sdk"
 )
 
 func TestLRUServesOnlyMatchingETag(t *testing.T) {
@@ -100,5 +105,58 @@ func TestLRUBounds(t *testing.T) {
 	})
 	if _, err := NewLRU(0, 1); err == nil {
 		t.Fatal("NewLRU(0, 1) accepted")
+	}
+}
+
+// TestLRUHoldsSealedBlobs: with encryption on, the cache holds the blobs as
+// stored, never plaintext, and a hit is opened (a blob swapped in for
+// another key fails to open instead of being served).
+func TestLRUHoldsSealedBlobs(t *testing.T) {
+	const canary = "canary-7f3e-holding-note"
+	ctx := context.Background()
+	b := newMemBlobStore()
+	s := newInstance(t, b, newMasterKey(), instanceOpts{cached: true})
+	for i := range 5 {
+		name := fmt.Sprint("h", i)
+		if _, err := s.Put(ctx, "alice", "holding", name, holding{Ticker: "BHP.AU", Note: canary}, PutOpts{}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			var h holding
+			if _, err := s.Get(ctx, "alice", "holding", name, &h); err != nil || h.Note != canary {
+				t.Fatalf("Get %s = %+v, %v", name, h, err)
+			}
+		}
+	}
+	st := s.cache.Stats()
+	if st.Entries != 5 || st.Hits < 10 {
+		t.Fatalf("cache barely used (%+v): the test proves nothing", st)
+	}
+	s.cache.mu.Lock()
+	for _, key := range s.cache.lru.Keys() {
+		e, _ := s.cache.lru.Peek(key)
+		if bytes.Contains(e.data, []byte(canary)) || !bytes.HasPrefix(e.data, []byte(crypt.Magic)) {
+			t.Errorf("cache entry %s holds plaintext: %q", key, e.data)
+		}
+	}
+	s.cache.mu.Unlock()
+
+	// The cache answers for h0 with h1's sealed blob at h0's current ETag:
+	// the store must refuse it, not serve h1's content as h0.
+	m, err := b.Stat(ctx, "users/alice/holding/h0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := b.Get(ctx, "users/alice/holding/h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(other)) != m.Size {
+		t.Fatalf("test needs blobs of equal size: %d, %d", len(other), m.Size)
+	}
+	s.cache.Add("users/alice/holding/h0", m.ETag, other)
+	var h holding
+	if _, err := s.Get(ctx, "alice", "holding", "h0", &h); !errors.Is(err, sdk.ErrIntegrity) {
+		t.Fatalf("a cached blob of another key was served: %+v, %v", h, err)
 	}
 }

@@ -35,8 +35,9 @@ type Options struct {
 	// Sealer, when set, encrypts every tenant document; nil stores them as
 	// plain JSON. The market namespace is never encrypted.
 	Sealer Sealer
-	// Cache, when set, keeps decrypted documents, validated against the
-	// backend's ETag on every read (see Cache).
+	// Cache, when set, keeps documents as stored (sealed when encryption
+	// is on), validated against the backend's ETag on every read (see
+	// Cache).
 	Cache Cache
 	// Logger, optional.
 	Logger hclog.Logger
@@ -218,18 +219,10 @@ func (s *Store) getJSON(ctx context.Context, r ref, dst any) (string, error) {
 }
 
 // read returns the plaintext of a document. The returned bytes may be shared
-// with the cache: callers must not modify them.
+// with the cache (when the document is not sealed): callers must not modify
+// them.
 func (s *Store) read(ctx context.Context, r ref) ([]byte, sdk.Meta, error) {
-	if s.cache != nil {
-		m, err := s.b.Stat(ctx, r.key)
-		if err != nil {
-			return nil, sdk.Meta{}, fmt.Errorf("store: reading %s: %w", r.desc, err)
-		}
-		if data, ok := s.cache.Get(r.key, m.ETag); ok {
-			return data, m, nil
-		}
-	}
-	raw, m, err := s.b.Get(ctx, r.key)
+	raw, m, err := s.fetch(ctx, r)
 	if err != nil {
 		return nil, sdk.Meta{}, fmt.Errorf("store: reading %s: %w", r.desc, err)
 	}
@@ -237,10 +230,32 @@ func (s *Store) read(ctx context.Context, r ref) ([]byte, sdk.Meta, error) {
 	if err != nil {
 		return nil, sdk.Meta{}, err
 	}
-	if s.cache != nil {
-		s.cache.Add(r.key, m.ETag, data)
-	}
 	return data, m, nil
+}
+
+// fetch returns the document's blob exactly as the backend stores it
+// (sealed when encryption is on), from the cache when it holds the current
+// ETag. A hit must also have the size the backend reports, which catches an
+// entry left under an ETag the backend has since issued again (a backend
+// whose data was wiped and rebuilt).
+func (s *Store) fetch(ctx context.Context, r ref) ([]byte, sdk.Meta, error) {
+	if s.cache != nil {
+		m, err := s.b.Stat(ctx, r.key)
+		if err != nil {
+			return nil, sdk.Meta{}, err
+		}
+		if raw, ok := s.cache.Get(r.key, m.ETag); ok && int64(len(raw)) == m.Size {
+			return raw, m, nil
+		}
+	}
+	raw, m, err := s.b.Get(ctx, r.key)
+	if err != nil {
+		return nil, sdk.Meta{}, err
+	}
+	if s.cache != nil {
+		s.cache.Add(r.key, m.ETag, raw)
+	}
+	return raw, m, nil
 }
 
 func (s *Store) open(ctx context.Context, r ref, raw []byte) ([]byte, error) {
@@ -278,7 +293,10 @@ func (s *Store) write(ctx context.Context, r ref, data []byte, o PutOpts) (strin
 		return "", fmt.Errorf("store: writing %s: %w", r.desc, err)
 	}
 	if s.cache != nil {
-		s.cache.Add(r.key, m.ETag, append([]byte(nil), data...))
+		if !s.sealed(r) {
+			blob = append([]byte(nil), data...) // data is the caller's
+		}
+		s.cache.Add(r.key, m.ETag, blob)
 	}
 	return m.ETag, nil
 }
