@@ -1,0 +1,298 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vire-dev/vire/backends/file"
+	"github.com/vire-dev/vire/host/api"
+	"github.com/vire-dev/vire/host/crypt"
+	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/host/market"
+	"github.com/vire-dev/vire/host/pluginhost"
+	"github.com/vire-dev/vire/host/store"
+	"github.com/vire-dev/vire/host/tenant"
+	"github.com/vire-dev/vire/plugins/keys/env"
+	"github.com/vire-dev/vire/plugins/sources/sample"
+	"github.com/vire-dev/vire/sdk"
+)
+
+// noPlugins is a server runtime with no plugins.
+type noPlugins struct{}
+
+func (noPlugins) Ready(context.Context) error   { return nil }
+func (noPlugins) Statuses() []pluginhost.Status { return []pluginhost.Status{} }
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is one vire-server as it runs: the real REST router with /mcp
+// mounted, behind the real access layer, over a real store on the file
+// backend encrypted through the env key provider, with API keys issued
+// by the tenant service, served over HTTP.
+type testEnv struct {
+	url     string
+	backend sdk.BlobStore
+	store   *store.Store
+	tenants *tenant.Service
+	audit   *tenant.AuditLog
+	docs    *documents.Service
+	mcp     *Server
+	logs    *syncBuffer
+	// keys maps a test principal's name to its API key.
+	keys map[string]string
+}
+
+type envConfig struct {
+	personal bool
+	// noMarket leaves the market tools out.
+	noMarket bool
+	// origins are the allowed origins.
+	origins []string
+}
+
+// Test principals: a tenant and the scopes of its key.
+var principals = map[string]struct {
+	tenant string
+	scopes []tenant.Scope
+}{
+	"alice":    {"alice", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+	"alice-ro": {"alice", []tenant.Scope{tenant.ScopeRead}},
+	"alice-wo": {"alice", []tenant.Scope{tenant.ScopeWrite}},
+	"bob":      {"bob", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+}
+
+func newEnv(t testing.TB, c envConfig) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	e := &testEnv{logs: &syncBuffer{}, keys: map[string]string{}}
+	log := hclog.New(&hclog.LoggerOptions{Output: e.logs, Level: hclog.Debug})
+
+	b := file.New(nil)
+	if err := sdk.Configure(ctx, b, sdk.ConfigValue{"root": t.TempDir(), "fsync": false}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	e.backend = b
+	master := make([]byte, 32)
+	rand.Read(master)
+	kp := env.New(nil)
+	if err := sdk.Configure(ctx, kp, sdk.ConfigValue{"master_key": base64.StdEncoding.EncodeToString(master)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kp.Close() })
+	layout := store.Layout{Personal: c.personal}
+	sealer, err := crypt.New(crypt.Options{Provider: kp, ProviderID: "env", Keyrings: store.NewKeyrings(b, layout)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sealer.Close() })
+	if e.store, err = store.New(store.Options{Backend: b, Layout: layout, Sealer: sealer, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.store.Encrypted() {
+		t.Fatal("the store is not encrypted")
+	}
+
+	e.docs = documents.New(e.store, documents.Options{Logger: log})
+	o := Options{Documents: e.docs, Logger: log, Version: "test", Personal: c.personal, AllowedOrigins: c.origins}
+	if !c.noMarket {
+		src := sample.New(nil)
+		if err := sdk.Configure(ctx, src, sdk.ConfigValue{}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := market.New(market.Options{Source: src, SourceName: "sample", Store: e.store, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Market = m
+	}
+	if e.mcp, err = New(o); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.mcp.Close)
+
+	router := api.NewRouter(noPlugins{}, api.Options{Logger: log, Documents: e.docs})
+	e.mcp.Mount(router)
+	ao := tenant.AuditOptions{Store: e.store, Logger: log, FlushInterval: -1}
+	access := api.AccessOptions{Personal: c.personal, Logger: log, Scopes: RouteScopes()}
+	if c.personal {
+		api.MountWhoami(router)
+	} else {
+		if e.tenants, err = tenant.New(tenant.Options{Store: e.store, Logger: log}); err != nil {
+			t.Fatal(err)
+		}
+		access.Auth, ao.Active = e.tenants, e.tenants.Active
+		api.MountAdmin(router, e.tenants, log)
+		for name, p := range principals {
+			if _, err := e.tenants.GetTenant(ctx, p.tenant); err != nil {
+				if _, err := e.tenants.CreateTenant(ctx, p.tenant, p.tenant); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k, err := e.tenants.CreateKey(ctx, p.tenant, tenant.KeySpec{Name: name, Scopes: p.scopes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.keys[name] = k.Key
+		}
+	}
+	if e.audit, err = tenant.NewAuditLog(ao); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.audit.Close(context.Background()) })
+	access.Audit = e.audit
+	h, err := api.Protect(router, access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e.mcp.Front(h))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+// connect opens an MCP client over Streamable HTTP with the named
+// principal's key (none for ""), speaking the newest protocol unless
+// version pins another.
+func (e *testEnv) connect(t testing.TB, who string, version string) *client.Client {
+	t.Helper()
+	c, err := e.dial(who, version)
+	if err != nil {
+		t.Fatalf("connecting as %q: %v", who, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (e *testEnv) dial(who, version string, opts ...transport.StreamableHTTPCOption) (*client.Client, error) {
+	if who != "" {
+		opts = append(opts, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + e.keys[who]}))
+	}
+	tr, err := transport.NewStreamableHTTP(e.url+EndpointPath, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var copts []client.ClientOption
+	if version != "" {
+		copts = append(copts, client.WithProtocolVersion(version))
+	}
+	c := client.NewClient(tr, copts...)
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
+	req := mcpgo.InitializeRequest{}
+	req.Params.ClientInfo = mcpgo.Implementation{Name: "vire-test", Version: "1"}
+	if _, err := c.Initialize(ctx, req); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// call calls a tool and returns its result, failing the test on a
+// protocol error (a tool error is a result).
+func call(t testing.TB, c *client.Client, name string, args map[string]any) *mcpgo.CallToolResult {
+	t.Helper()
+	req := mcpgo.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := c.CallTool(context.Background(), req)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res
+}
+
+// text is the text content of a result.
+func text(r *mcpgo.CallToolResult) string {
+	var parts []string
+	for _, c := range r.Content {
+		if tc, ok := mcpgo.AsTextContent(c); ok {
+			parts = append(parts, tc.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// ok asserts that a call succeeded and decodes its JSON.
+func ok(t testing.TB, name string, r *mcpgo.CallToolResult) map[string]any {
+	t.Helper()
+	if r.IsError {
+		t.Fatalf("%s failed: %s", name, text(r))
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(text(r)), &out); err != nil {
+		t.Fatalf("%s: text is not a JSON object: %v\n%s", name, err, text(r))
+	}
+	return out
+}
+
+// failed asserts that a call was a tool error whose text holds every part.
+func failed(t testing.TB, name string, r *mcpgo.CallToolResult, parts ...string) string {
+	t.Helper()
+	if !r.IsError {
+		t.Fatalf("%s succeeded, want a tool error: %s", name, text(r))
+	}
+	msg := text(r)
+	for _, p := range parts {
+		if !strings.Contains(msg, p) {
+			t.Fatalf("%s: error %q lacks %q", name, msg, p)
+		}
+	}
+	return msg
+}
+
+// post sends one raw JSON-RPC message to /mcp.
+func (e *testEnv) post(t testing.TB, key string, body string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.url+EndpointPath, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp, string(raw)
+}
