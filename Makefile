@@ -9,7 +9,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 PLUGINS   := $(notdir $(wildcard cmd/vire-plugin-*))
 # Packages whose tests exercise concurrency run again under the race detector.
-RACE_PKGS := ./sdk/... ./host/... ./plugins/keys/...
+RACE_PKGS := ./sdk/... ./host/... ./backends/... ./plugins/...
 DEV_KEY   := .dev/master.key
 
 export VIRE_TOOLS_BIN := $(TOOLS)

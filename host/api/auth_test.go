@@ -37,8 +37,15 @@ func TestAuthFailures(t *testing.T) {
 	if _, err := e.svc.SuspendTenant(ctx, "sus"); err != nil {
 		t.Fatal(err)
 	}
+	// A typo: change the case of one letter in the secret. Position 30 may
+	// hold a digit, so walk to the next letter.
 	typo := []byte(rw.Key)
-	typo[30] ^= 0x20 // change a letter's case
+	for i := 30; ; i++ {
+		if c := typo[i] | 0x20; c >= 'a' && c <= 'z' {
+			typo[i] ^= 0x20
+			break
+		}
+	}
 	forged := foreignKey(t)
 
 	for _, tc := range []struct {
