@@ -96,7 +96,10 @@ func (d *docKind) writeOpts(ctx context.Context, c documents.Caller, portfolio s
 // missing item or version, and to read again after a lost race. "" leaves
 // the error to the generic explanations.
 func (d *docKind) explain(ctx context.Context, c documents.Caller, portfolio string, err error) string {
+	var stale *staleError
 	switch {
+	case errors.As(err, &stale) && stale.current == 0:
+		return fmt.Sprintf("%v; read it with %s, or leave expected_version out", err, d.tool("get"))
 	case errors.Is(err, sdk.ErrPrecondition):
 		return fmt.Sprintf("%s: the %s changed since you read it; read it again with %s and redo your change on the current version",
 			sentence(err), d.kind, d.tool("get"))

@@ -296,3 +296,28 @@ func (e *testEnv) post(t testing.TB, key string, body string, hdr ...string) (*h
 	raw, _ := io.ReadAll(resp.Body)
 	return resp, string(raw)
 }
+
+// allStored returns every blob of the backend, key → bytes.
+func allStored(t testing.TB, e *testEnv) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string][]byte{}
+	cursor := ""
+	for {
+		p, err := e.backend.List(ctx, sdk.ListOptions{Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			data, _, err := e.backend.Get(ctx, it.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[it.Key] = data
+		}
+		if p.NextCursor == "" {
+			return out
+		}
+		cursor = p.NextCursor
+	}
+}

@@ -62,11 +62,14 @@ type Options struct {
 
 // Server is Vire's MCP server.
 type Server struct {
-	o       Options
-	log     hclog.Logger
-	mcp     *mcpsrv.MCPServer
-	http    *mcpsrv.StreamableHTTPServer
-	origins map[string]bool
+	o    Options
+	log  hclog.Logger
+	mcp  *mcpsrv.MCPServer
+	http *mcpsrv.StreamableHTTPServer
+	// handler is http behind the session-ownership check.
+	handler  http.Handler
+	sessions *sessionBinder
+	origins  map[string]bool
 }
 
 // New builds the MCP server: its tools, resources and prompt, and the
@@ -104,14 +107,16 @@ func New(o Options) (*Server, error) {
 	}
 	s.addResources()
 	s.addPrompts()
+	s.sessions = newSessionBinder()
 	s.http = mcpsrv.NewStreamableHTTPServer(s.mcp,
 		mcpsrv.WithEndpointPath(EndpointPath),
 		mcpsrv.WithHTTPContextFunc(httpContext),
-		mcpsrv.WithSessionIdManagerResolver(newSessionBinder()),
+		mcpsrv.WithSessionIdManagerResolver(s.sessions),
 		mcpsrv.WithDisableLocalhostProtection(!o.Personal),
 		mcpsrv.WithSessionIdleTTL(SessionIdleTimeout),
 		mcpsrv.WithStreamableHTTPLogger(slogFor(s.log)),
 	)
+	s.handler = s.sessions.guard(s.http)
 	return s, nil
 }
 
@@ -121,13 +126,13 @@ Tickers are CODE.EXCHANGE, for example BHP.AU (ASX) or AAPL.US; find them with m
 
 // Handler is the Streamable HTTP endpoint. Requests must reach it through
 // api.Protect, which puts the authenticated principal in their context.
-func (s *Server) Handler() http.Handler { return s.http }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Mount adds the endpoint to the REST router at EndpointPath, where the
 // router's access layer authenticates, rate-limits and audits it like any
 // route. The access layer must admit it with RouteScopes.
 func (s *Server) Mount(r *mux.Router) {
-	r.Handle(EndpointPath, s.http)
+	r.Handle(EndpointPath, s.handler)
 }
 
 // RouteScopes are the MCP route's entries for api.AccessOptions.Scopes:

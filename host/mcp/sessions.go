@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
 	mcpsrv "github.com/mark3labs/mcp-go/server"
 
 	"github.com/vire-dev/vire/host/api"
@@ -130,4 +131,22 @@ func (m *boundSessions) Terminate(id string) (bool, error) {
 	}
 	m.b.end(id)
 	return false, nil
+}
+
+// guard refuses a request that carries a session id of another principal
+// before the transport sees it. The transport checks ids on POST itself,
+// but not on the GET that opens a session's event stream, which would
+// otherwise deliver one key's session messages to another key.
+// Requests of the stateless protocol have no sessions and are let through.
+func (b *sessionBinder) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(mcpsrv.HeaderKeySessionID)
+		if id != "" && !mcpgo.IsModernProtocol(r.Header.Get(mcpgo.HeaderProtocolVersion)) {
+			if m, ok := b.ResolveSessionIdManager(r).(*boundSessions); ok && !m.owns(id) {
+				http.Error(w, "Invalid session ID: it was not issued to this API key", http.StatusNotFound)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

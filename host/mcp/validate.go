@@ -112,7 +112,7 @@ func (v *argValidator) check(args any) string {
 				return
 			}
 		}
-		problems = append(problems, where+": "+e.ErrorKind.LocalizedString(v.print))
+		problems = append(problems, where+": "+strings.ReplaceAll(e.ErrorKind.LocalizedString(v.print), "<nil>", "null"))
 	}
 	walk(ve)
 	problems = slices.Compact(problems)
