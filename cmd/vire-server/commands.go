@@ -24,6 +24,7 @@ import (
 	"github.com/vire-dev/vire/host/app"
 	"github.com/vire-dev/vire/host/config"
 	"github.com/vire-dev/vire/host/documents"
+	"github.com/vire-dev/vire/host/mcp"
 	"github.com/vire-dev/vire/host/pluginhost"
 )
 
@@ -122,17 +123,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot listen", "address", cfg.Server.Listen, "error", err)
 		return 1
 	}
+	docs := documents.New(a.Store, documents.Options{Logger: log})
+	// MCP at /mcp, over the same services and behind the same access layer as REST (host/mcp).
+	mcpServer, err := mcp.New(mcp.Options{Documents: docs, Market: a.Market, Logger: log, Version: version, Personal: cfg.Auth.Mode == config.AuthNone})
+	if err != nil {
+		log.Error("cannot set up MCP", "error", err)
+		return 1
+	}
+	router := api.NewRouter(a, api.Options{Logger: log, Version: version, Documents: docs, Market: a.Market})
+	mcpServer.Mount(router)
 	srv := &http.Server{
-		Handler:           api.NewRouter(a, api.Options{Logger: log, Version: version, Documents: documents.New(a.Store, documents.Options{Logger: log}), Market: a.Market}),
+		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	srv.RegisterOnShutdown(mcpServer.Close)
 	closeAccess, err := accessLayer(srv, a, log) // tenancy: API keys, rate limits, audit (tenants.go)
 	if err != nil {
 		log.Error("cannot set up authentication", "error", err)
 		return 1
 	}
 	defer closeAccess()
+	// In front of everything: MCP discovery metadata, Origin checks and 401 challenges.
+	srv.Handler = mcpServer.Front(srv.Handler)
 	go a.Market.Run(ctx) // the daily EOD refresh of tracked tickers
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

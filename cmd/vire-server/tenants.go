@@ -21,6 +21,7 @@ import (
 	"github.com/vire-dev/vire/host/api"
 	"github.com/vire-dev/vire/host/app"
 	"github.com/vire-dev/vire/host/config"
+	"github.com/vire-dev/vire/host/mcp"
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
 )
@@ -35,7 +36,7 @@ func accessLayer(srv *http.Server, a *app.App, log hclog.Logger) (func(), error)
 		return nil, fmt.Errorf("the access layer needs the API router, got %T", srv.Handler)
 	}
 	personal := a.Config.Auth.Mode == config.AuthNone
-	o := api.AccessOptions{Personal: personal, Logger: log}
+	o := api.AccessOptions{Personal: personal, Logger: log, Scopes: mcp.RouteScopes()} // /mcp: any key; tools check scopes
 	ao := tenant.AuditOptions{Store: a.Store, Logger: log}
 	if personal {
 		api.MountWhoami(router)
