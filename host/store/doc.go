@@ -35,10 +35,13 @@
 //
 // # Cache
 //
-// The optional Cache holds decrypted documents keyed by blob key and ETag.
-// Every read asks the backend for the current ETag (Stat) and uses the cache
-// only on an exact match, so a document written or deleted by another
-// instance is never served stale; what the cache saves is the transfer and
-// the decryption. Writes through a Store refresh its own cache. Without a
-// cache a read is a single Get.
+// The optional Cache holds documents as stored (sealed when encryption is
+// on) keyed by blob key and ETag; a hit is still opened, so no cache holds
+// tenant plaintext. Every read asks the backend for the current ETag (Stat)
+// and uses the cache only on an exact match, so a document written or
+// deleted by another instance is never served stale; what the cache saves is
+// the transfer. LRU keeps entries in memory, BlobCache in a shared BlobStore
+// (the configured cache plugin, such as Redis), and Tiered puts one in front
+// of the other. Writes through a Store refresh its cache. Without a cache a
+// read is a single Get.
 package store
