@@ -36,7 +36,7 @@ func (a *App) openStore(log hclog.Logger) error {
 		a.Envelope = env
 		sealer = env
 	}
-	cache, err := store.NewLRU(cacheEntries, cacheBytes)
+	cache, err := a.documentCache(log.Named("store"))
 	if err != nil {
 		return err
 	}
@@ -46,4 +46,23 @@ func (a *App) openStore(log hclog.Logger) error {
 	}
 	a.Store = s
 	return nil
+}
+
+// documentCache is the in-memory LRU, in front of a cache shared by every
+// instance when a cache block is configured: a document any instance read
+// or wrote is then a hit for all of them. Both hold blobs as stored, sealed
+// when encryption is on.
+func (a *App) documentCache(log hclog.Logger) (store.Cache, error) {
+	lru, err := store.NewLRU(cacheEntries, cacheBytes)
+	if err != nil {
+		return nil, err
+	}
+	if a.Cache == nil {
+		return lru, nil
+	}
+	shared, err := store.NewBlobCache(a.Cache, store.BlobCacheOptions{Prefix: store.DefaultBlobCachePrefix, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return store.Tiered{Near: lru, Far: shared}, nil
 }
