@@ -577,3 +577,47 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSharedCacheGet reads one encrypted document through the file
+// backend with no cache, the LRU, the shared Redis cache (hit, and miss:
+// entries too small to hold the document) and the two tiers.
+func BenchmarkSharedCacheGet(b *testing.B) {
+	addr := testsvc.Redis(b)
+	for _, k := range redisKinds {
+		for _, size := range []int{2 << 10, 50 << 10} {
+			for _, mode := range []string{"none", "lru", "shared", "shared-miss", "tiered"} {
+				if k.name == "plugin" && (mode == "none" || mode == "lru") {
+					continue // no Redis involved: measured once
+				}
+				b.Run(fmt.Sprintf("%s/%dKiB/%s", k.name, size>>10, mode), func(b *testing.B) {
+					ctx := context.Background()
+					fs := openFileStore(b, b.TempDir())
+					var s *Store
+					switch mode {
+					case "none":
+						s = newInstance(b, fs, newMasterKey(), instanceOpts{}).Store
+					case "lru":
+						s = newInstance(b, fs, newMasterKey(), instanceOpts{cached: true}).Store
+					default:
+						o, m := BlobCacheOptions{}, mode
+						if mode == "shared-miss" {
+							o.MaxEntryBytes, m = 1, "shared"
+						}
+						s = newSharedInstance(b, fs, k.open(b, addr, testsvc.RandomToken(4)+":"), newMasterKey(), m, o).Store
+					}
+					if _, err := s.Put(ctx, "alice", "portfolio", "main", benchDoc(size), PutOpts{}); err != nil {
+						b.Fatal(err)
+					}
+					b.SetBytes(int64(size))
+					b.ReportAllocs()
+					for b.Loop() {
+						var doc map[string]string
+						if _, err := s.Get(ctx, "alice", "portfolio", "main", &doc); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
