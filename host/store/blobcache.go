@@ -167,7 +167,9 @@ func (c *BlobCache) Get(key, etag string) ([]byte, bool) {
 	defer cancel()
 	raw, _, err := c.b.Get(ctx, name)
 	switch {
-	case errors.Is(err, sdk.ErrNotFound):
+	case errors.Is(err, sdk.ErrNotFound), errors.Is(err, sdk.ErrIntegrity):
+		// A damaged entry (say, one piece of it evicted) is a miss, not an
+		// outage; the next Add replaces it.
 		c.answered()
 		c.misses.Add(1)
 		return nil, false

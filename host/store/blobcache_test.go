@@ -521,6 +521,32 @@ func TestBlobCacheEntries(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 
+	// An entry the cache store reports as damaged is a miss, not an outage.
+	dbs := redisKinds[0].open(t, addr, "d:")
+	dc, err := NewBlobCache(dbs, BlobCacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc.Add("k", "e1", []byte("one"))
+	rc := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer rc.Close()
+	chunks, err := rc.Keys(ctx, "d:c:*").Result()
+	if err != nil || len(chunks) != 1 {
+		t.Fatalf("chunks of the entry: %v, %v", chunks, err)
+	}
+	if err := rc.Set(ctx, chunks[0], "short", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dbs.Get(ctx, DefaultBlobCachePrefix+"k"); !errors.Is(err, sdk.ErrIntegrity) {
+		t.Fatalf("the damaged entry reads as %v, want ErrIntegrity", err)
+	}
+	if _, ok := dc.Get("k", "e1"); ok {
+		t.Fatal("a damaged entry was served")
+	}
+	if st := dc.Stats(); st.Failures != 0 || !st.Available {
+		t.Fatalf("a damaged entry paused the cache: %+v", st)
+	}
+
 	// Tiered: a far hit is kept near, so the next read needs no round trip.
 	near, err := NewLRU(10, 1<<20)
 	if err != nil {
