@@ -10,11 +10,11 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/vire-dev/vire/plugins/keys/internal/kektest"
 	"github.com/vire-dev/vire/sdk"
 	"github.com/vire-dev/vire/sdk/plugintest"
 )
@@ -91,31 +91,10 @@ func TestConfigErrors(t *testing.T) {
 		{"retired repeats", sdk.ConfigValue{"master_key": b64(good), "retired_keys": []string{b64(other), b64(other)}}, "retired_keys", "repeats entry 1"},
 		{"master equals retired", sdk.ConfigValue{"master_key": b64(good), "retired_keys": []string{b64(other), b64(good)}}, "master_key", "retired_keys entry 2"},
 	}
+	secrets := []string{b64(good), b64(other), b64(good[:31]), b64(good[:16]), "0123456789abcdef0123"}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := New(hclog.NewNullLogger())
-			err := p.Configure(t.Context(), tc.cfg)
-			var ce sdk.ConfigErrors
-			if !errors.As(err, &ce) || !errors.Is(err, sdk.ErrInvalidConfig) {
-				t.Fatalf("Configure = %v, want sdk.ConfigErrors", err)
-			}
-			found := false
-			for _, e := range ce {
-				if e.Attribute == tc.attr && strings.Contains(e.Message, tc.message) {
-					found = true
-				}
-			}
-			if !found {
-				t.Errorf("errors %v lack %s: …%s…", ce, tc.attr, tc.message)
-			}
-			for _, secret := range []string{b64(good), b64(other), b64(good[:31]), b64(good[:16]), "0123456789abcdef0123"} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error quotes a key: %v", err)
-				}
-			}
-			if _, err := p.Wrap(t.Context(), "acme", randomKey(t)); !errors.Is(err, sdk.ErrUnavailable) {
-				t.Errorf("Wrap after a rejected configuration = %v, want ErrUnavailable", err)
-			}
+			kektest.ConfigError(t, New(hclog.NewNullLogger()), tc.cfg, tc.attr, tc.message, secrets)
 		})
 	}
 }
@@ -153,48 +132,11 @@ func TestKeyEncodingsAccepted(t *testing.T) {
 // TestRotationByConfiguration follows the operator's rotation procedure:
 // move master_key into retired_keys, set a new master key, restart.
 func TestRotationByConfiguration(t *testing.T) {
-	ctx := t.Context()
-	k1, k2 := randomKey(t), randomKey(t)
-	before := configured(t, k1)
-	dek := randomKey(t)
-	w1, err := before.Wrap(ctx, "acme", dek)
-	if err != nil || w1.KeyVersion != 1 {
-		t.Fatalf("Wrap = %+v, %v", w1, err)
-	}
-	_, err = before.Rotate(ctx, "acme")
-	if !errors.Is(err, sdk.ErrUnsupported) || !strings.Contains(err.Error(), "retired_keys") {
-		t.Fatalf("Rotate = %v, want ErrUnsupported telling the operator to use retired_keys", err)
-	}
-
-	after := configured(t, k1, k2)
-	st, err := after.Status(ctx, "acme")
-	if err != nil || st.Latest != 2 || st.MinDecrypt != 1 || len(st.Versions) != 2 || st.Rotatable {
-		t.Fatalf("Status = %+v, %v", st, err)
-	}
-	got, err := after.Unwrap(ctx, "acme", w1)
-	if err != nil || !bytes.Equal(got, dek) {
-		t.Fatalf("old wrapped key after rotation: %v", err)
-	}
-	w2, err := after.Rewrap(ctx, "acme", w1)
-	if err != nil || w2.KeyVersion != 2 {
-		t.Fatalf("Rewrap = %+v, %v", w2, err)
-	}
-	// Dropping the retired key strands version-1 keys but not rewrapped ones.
-	onlyNew := configured(t, k2)
-	if _, err := onlyNew.Unwrap(ctx, "acme", w1); !errors.Is(err, sdk.ErrIntegrity) {
-		t.Errorf("Unwrap of version 1 with only version 1 configured as a different key: %v", err)
-	}
-	if _, err := onlyNew.Unwrap(ctx, "acme", w2); !errors.Is(err, sdk.ErrIntegrity) || !strings.Contains(err.Error(), "version 2") {
-		t.Errorf("Unwrap of version 2 with one version configured: %v", err)
-	}
-	got, err = configured(t, k1, k2).Unwrap(ctx, "acme", w2)
-	if err != nil || !bytes.Equal(got, dek) {
-		t.Errorf("rewrapped key: %v", err)
-	}
-	// A version-2 key opened as version 1 (a lying KeyVersion) fails.
-	if _, err := after.Unwrap(ctx, "acme", sdk.WrappedKey{KeyVersion: 1, Ciphertext: w2.Ciphertext}); !errors.Is(err, sdk.ErrIntegrity) {
-		t.Errorf("Unwrap with a wrong KeyVersion: %v", err)
-	}
+	kektest.RotationByConfiguration(t, kektest.Rotation[[]byte]{
+		Open:       func(t *testing.T, keys ...[]byte) sdk.KeyProvider { return configured(t, keys...) },
+		NewSecret:  func(t *testing.T) []byte { return randomKey(t) },
+		RotateSays: []string{"retired_keys"},
+	})
 }
 
 // TestDocumentedFormat rebuilds a wrapped key from the package
@@ -257,28 +199,9 @@ func TestDocumentedFormat(t *testing.T) {
 
 func TestArgumentsAndLifecycle(t *testing.T) {
 	ctx := t.Context()
-	p := New(nil)
-	if err := p.Health(ctx); !errors.Is(err, sdk.ErrUnavailable) {
-		t.Errorf("Health before Configure = %v", err)
-	}
-	if _, err := p.Status(ctx, "acme"); !errors.Is(err, sdk.ErrUnavailable) {
-		t.Errorf("Status before Configure = %v", err)
-	}
-	p = configured(t, randomKey(t))
-	if _, err := p.Wrap(ctx, "acme", nil); !errors.Is(err, sdk.ErrInvalidArgument) {
-		t.Errorf("Wrap of an empty key = %v", err)
-	}
-	if _, err := p.Wrap(ctx, "acme", make([]byte, maxDEK+1)); !errors.Is(err, sdk.ErrInvalidArgument) {
-		t.Errorf("Wrap of an oversized key = %v", err)
-	}
-	for _, v := range []uint32{0, 2, 1 << 31} {
-		if _, err := p.Unwrap(ctx, "acme", sdk.WrappedKey{KeyVersion: v, Ciphertext: make([]byte, 60)}); !errors.Is(err, sdk.ErrIntegrity) {
-			t.Errorf("Unwrap with KeyVersion %d = %v", v, err)
-		}
-	}
-	p.mu.RLock()
-	held := p.keys[0]
-	p.mu.RUnlock()
+	p := configured(t, randomKey(t))
+	kektest.Arguments(t, New(nil), p)
+	held := p.ring.Held()[0]
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -295,14 +218,5 @@ func BenchmarkWrapUnwrap(b *testing.B) {
 	if err := p.Configure(b.Context(), sdk.ConfigValue{"master_key": b64(randomKey(b))}); err != nil {
 		b.Fatal(err)
 	}
-	dek := randomKey(b)
-	for b.Loop() {
-		w, err := p.Wrap(b.Context(), "acme", dek)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p.Unwrap(b.Context(), "acme", w); err != nil {
-			b.Fatal(err)
-		}
-	}
+	kektest.BenchWrapUnwrap(b, p)
 }

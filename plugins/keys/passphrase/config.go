@@ -2,12 +2,12 @@ package passphrase
 
 import (
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/vire-dev/vire/plugins/keys/internal/keyconfig"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -108,7 +108,7 @@ func parseSettings(cfg sdk.ConfigValue) (settings, error) {
 	}
 	var s settings
 
-	retired, ok := stringList(cfg["retired_passphrases"])
+	retired, ok := keyconfig.StringList(cfg["retired_passphrases"])
 	if !ok {
 		add("retired_passphrases", "must be a list of strings")
 	}
@@ -220,39 +220,12 @@ func parseSalt(v any) ([]byte, error) {
 	if s == "" {
 		return nil, fmt.Errorf("is empty; make one with `openssl rand -base64 16`")
 	}
-	for _, enc := range []*base64.Encoding{
-		base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding,
-	} {
-		b, err := enc.Strict().DecodeString(s)
-		if err != nil {
-			continue
-		}
-		if len(b) < minSaltBytes || len(b) > maxSaltBytes {
-			return nil, fmt.Errorf("decodes to %d bytes; it must be %d to %d random bytes (`openssl rand -base64 16`)", len(b), minSaltBytes, maxSaltBytes)
-		}
-		return b, nil
+	b, ok := keyconfig.Base64(s)
+	if !ok {
+		return nil, fmt.Errorf("is not valid base64 (standard or URL alphabet); make one with `openssl rand -base64 16`")
 	}
-	return nil, fmt.Errorf("is not valid base64 (standard or URL alphabet); make one with `openssl rand -base64 16`")
-}
-
-// stringList accepts a list(string) value as decoded from the wire or built
-// in Go.
-func stringList(v any) ([]string, bool) {
-	switch x := v.(type) {
-	case nil:
-		return nil, true
-	case []string:
-		return x, true
-	case []any:
-		out := make([]string, len(x))
-		for i, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, false
-			}
-			out[i] = s
-		}
-		return out, true
+	if len(b) < minSaltBytes || len(b) > maxSaltBytes {
+		return nil, fmt.Errorf("decodes to %d bytes; it must be %d to %d random bytes (`openssl rand -base64 16`)", len(b), minSaltBytes, maxSaltBytes)
 	}
-	return nil, false
+	return b, nil
 }

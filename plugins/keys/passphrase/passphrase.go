@@ -20,6 +20,9 @@
 //	ciphertext = nonce (12 random bytes) || AES-256-GCM-Seal(KEK, nonce, dek, aad)
 //	aad        = "vire passphrase key provider v1 wrap" || 0x00 || uint32be(v) || uint32be(len(tenant)) || tenant
 //
+// This is the env provider's format under this provider's labels; the code
+// both share is plugins/keys/internal/kek.
+//
 // The salt and the three Argon2id parameters are part of every key: changing
 // any of them is like changing every passphrase at once. The stretched master
 // keys live in memory only and are zeroed on Close and when a new
@@ -34,42 +37,26 @@ package passphrase
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/argon2"
 
+	"github.com/vire-dev/vire/plugins/keys/internal/kek"
 	"github.com/vire-dev/vire/sdk"
 )
 
-const (
-	kekInfo  = "vire passphrase key provider v1 kek"
-	aadLabel = "vire passphrase key provider v1 wrap"
-	// keySize is the size of a stretched master key and of a derived KEK.
-	keySize   = 32
-	nonceSize = 12
-	tagSize   = 16
-	// maxDEK bounds what Wrap accepts; data keys are 32 bytes.
-	maxDEK = 1024
-)
+// keySize is the size of a stretched master key and of a derived KEK.
+const keySize = kek.KeySize
 
 // Provider is the passphrase key provider. Construct it with New and
 // configure it before use.
 type Provider struct {
 	log hclog.Logger
-
-	mu sync.RWMutex
-	// masters[v-1] is the stretched master key of version v; nil until
-	// configured.
-	masters [][]byte
+	// ring holds the stretched master keys, version v at index v-1; empty
+	// until configured.
+	ring *kek.Ring
 }
 
 // New returns an unconfigured provider.
@@ -77,7 +64,16 @@ func New(log hclog.Logger) *Provider {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Provider{log: log}
+	// The labels are part of every wrapped key: changing them strands
+	// every key wrapped so far.
+	return &Provider{log: log, ring: kek.NewRing(kek.Scheme{
+		Provider:    "passphrase key provider",
+		KEKInfo:     "vire passphrase key provider v1 kek",
+		AADLabel:    "vire passphrase key provider v1 wrap",
+		VersionHint: " (was a retired passphrase removed?)",
+		MismatchHint: "another tenant's key; a different passphrase, salt or " +
+			"Argon2id parameters than it was wrapped under; or altered bytes",
+	})}
 }
 
 // Schema declares the passphrases, the salt and the Argon2id parameters.
@@ -109,13 +105,7 @@ func (p *Provider) Configure(ctx context.Context, cfg sdk.ConfigValue) error {
 		masters = append(masters, stretch(pass, s.salt, s.params))
 	}
 
-	p.mu.Lock()
-	old := p.masters
-	p.masters = masters
-	p.mu.Unlock()
-	for _, m := range old {
-		clear(m)
-	}
+	p.ring.Install(masters)
 	p.log.Info("configured", "key_versions", len(masters),
 		"time", s.params.time, "memory_kib", s.params.memoryKiB, "threads", s.params.threads,
 		"stretching", time.Since(start).Round(time.Millisecond))
@@ -131,114 +121,25 @@ func stretch(passphrase string, salt []byte, pr params) []byte {
 
 // Health reports whether the provider is configured.
 func (p *Provider) Health(ctx context.Context) error {
-	_, err := p.versions()
+	_, err := p.ring.Versions()
 	return err
-}
-
-func (p *Provider) versions() (uint32, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if len(p.masters) == 0 {
-		return 0, fmt.Errorf("passphrase key provider is not configured: %w", sdk.ErrUnavailable)
-	}
-	return uint32(len(p.masters)), nil
-}
-
-// aead returns the AEAD for tenant at key version v. An unknown version is an
-// integrity failure: the wrapped key cannot be opened.
-func (p *Provider) aead(tenant string, v uint32) (cipher.AEAD, error) {
-	p.mu.RLock()
-	n := uint32(len(p.masters))
-	if n == 0 {
-		p.mu.RUnlock()
-		return nil, fmt.Errorf("passphrase key provider is not configured: %w", sdk.ErrUnavailable)
-	}
-	if v < 1 || v > n {
-		p.mu.RUnlock()
-		return nil, fmt.Errorf("wrapped key names key version %d, but versions 1 to %d are configured "+
-			"(was a retired passphrase removed?): %w", v, n, sdk.ErrIntegrity)
-	}
-	kek, err := hkdf.Key(sha256.New, p.masters[v-1], []byte(tenant), kekInfo, keySize)
-	p.mu.RUnlock()
-	if err != nil {
-		return nil, fmt.Errorf("deriving key-encryption key: %w", err)
-	}
-	defer clear(kek)
-	block, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, fmt.Errorf("key-encryption cipher: %w", err)
-	}
-	return cipher.NewGCM(block)
-}
-
-// additionalData binds a wrapped key to its tenant and key version; the
-// length prefix keeps tenants such as "a" and "a\x00", whose HKDF salts pad
-// to the same HMAC key, apart.
-func additionalData(tenant string, v uint32) []byte {
-	aad := make([]byte, 0, len(aadLabel)+9+len(tenant))
-	aad = append(aad, aadLabel...)
-	aad = append(aad, 0)
-	aad = binary.BigEndian.AppendUint32(aad, v)
-	aad = binary.BigEndian.AppendUint32(aad, uint32(len(tenant)))
-	return append(aad, tenant...)
 }
 
 // Wrap seals dek for tenant under the latest key version.
 func (p *Provider) Wrap(ctx context.Context, tenant string, dek []byte) (sdk.WrappedKey, error) {
-	if len(dek) == 0 || len(dek) > maxDEK {
-		return sdk.WrappedKey{}, fmt.Errorf("a data key must be 1 to %d bytes, got %d: %w", maxDEK, len(dek), sdk.ErrInvalidArgument)
-	}
-	v, err := p.versions()
-	if err != nil {
-		return sdk.WrappedKey{}, err
-	}
-	return p.wrapAt(tenant, v, dek)
-}
-
-func (p *Provider) wrapAt(tenant string, v uint32, dek []byte) (sdk.WrappedKey, error) {
-	g, err := p.aead(tenant, v)
-	if err != nil {
-		return sdk.WrappedKey{}, err
-	}
-	out := make([]byte, nonceSize, nonceSize+len(dek)+tagSize)
-	if _, err := rand.Read(out); err != nil {
-		return sdk.WrappedKey{}, fmt.Errorf("nonce: %w", err)
-	}
-	out = g.Seal(out, out[:nonceSize], dek, additionalData(tenant, v))
-	return sdk.WrappedKey{KeyVersion: v, Ciphertext: out}, nil
+	return p.ring.Wrap(tenant, dek)
 }
 
 // Unwrap opens a wrapped key. Every failure to authenticate wraps
 // sdk.ErrIntegrity and says nothing about the key material.
 func (p *Provider) Unwrap(ctx context.Context, tenant string, w sdk.WrappedKey) ([]byte, error) {
-	g, err := p.aead(tenant, w.KeyVersion)
-	if err != nil {
-		return nil, err
-	}
-	if len(w.Ciphertext) < nonceSize+tagSize {
-		return nil, fmt.Errorf("wrapped key is truncated: %w", sdk.ErrIntegrity)
-	}
-	dek, err := g.Open(nil, w.Ciphertext[:nonceSize], w.Ciphertext[nonceSize:], additionalData(tenant, w.KeyVersion))
-	if err != nil {
-		return nil, fmt.Errorf("wrapped key did not authenticate (another tenant's key; a different passphrase, salt or "+
-			"Argon2id parameters than it was wrapped under; or altered bytes): %w", sdk.ErrIntegrity)
-	}
-	return dek, nil
+	return p.ring.Unwrap(tenant, w)
 }
 
 // Rewrap re-seals w under the latest key version; the data key never leaves
 // the provider.
 func (p *Provider) Rewrap(ctx context.Context, tenant string, w sdk.WrappedKey) (sdk.WrappedKey, error) {
-	dek, err := p.Unwrap(ctx, tenant, w)
-	if err != nil {
-		return sdk.WrappedKey{}, err
-	}
-	defer clear(dek)
-	v, err := p.versions()
-	if err != nil {
-		return sdk.WrappedKey{}, err
-	}
-	return p.wrapAt(tenant, v, dek)
+	return p.ring.Rewrap(tenant, w)
 }
 
 // Rotate is not something this provider can do on its own: a new key
@@ -252,25 +153,12 @@ func (p *Provider) Rotate(ctx context.Context, tenant string) (uint32, error) {
 // Status lists the configured key versions; they are the same for every
 // tenant.
 func (p *Provider) Status(ctx context.Context, tenant string) (sdk.KeyStatus, error) {
-	n, err := p.versions()
-	if err != nil {
-		return sdk.KeyStatus{}, err
-	}
-	st := sdk.KeyStatus{Latest: n, MinDecrypt: 1, Versions: make([]uint32, 0, n)}
-	for v := uint32(1); v <= n; v++ {
-		st.Versions = append(st.Versions, v)
-	}
-	return st, nil
+	return p.ring.Status()
 }
 
 // Close zeroes the stretched master keys; the provider is unusable
 // afterwards until configured again.
 func (p *Provider) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, m := range p.masters {
-		clear(m)
-	}
-	p.masters = nil
+	p.ring.Close()
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/argon2"
 
+	"github.com/vire-dev/vire/plugins/keys/internal/kektest"
 	"github.com/vire-dev/vire/sdk"
 	"github.com/vire-dev/vire/sdk/plugintest"
 )
@@ -171,31 +172,10 @@ func TestConfigErrors(t *testing.T) {
 		{"retired repeats", with("retired_passphrases", []string{other, other}), "retired_passphrases", "entry 2 repeats entry 1"},
 		{"current equals retired", with("retired_passphrases", []any{other, good}), "passphrase", "retired_passphrases entry 2"},
 	}
+	secrets := []string{good, other, "elevenchars", "short"}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := New(hclog.NewNullLogger())
-			err := p.Configure(t.Context(), tc.cfg)
-			var ce sdk.ConfigErrors
-			if !errors.As(err, &ce) || !errors.Is(err, sdk.ErrInvalidConfig) {
-				t.Fatalf("Configure = %v, want sdk.ConfigErrors", err)
-			}
-			found := false
-			for _, e := range ce {
-				if e.Attribute == tc.attr && strings.Contains(e.Message, tc.message) {
-					found = true
-				}
-			}
-			if !found {
-				t.Errorf("errors %v lack %s: …%s…", ce, tc.attr, tc.message)
-			}
-			for _, secret := range []string{good, other, "elevenchars", "short"} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error quotes a passphrase: %v", err)
-				}
-			}
-			if _, err := p.Wrap(t.Context(), "acme", randomBytes(t, 32)); !errors.Is(err, sdk.ErrUnavailable) {
-				t.Errorf("Wrap after a rejected configuration = %v, want ErrUnavailable", err)
-			}
+			kektest.ConfigError(t, New(hclog.NewNullLogger()), tc.cfg, tc.attr, tc.message, secrets)
 		})
 	}
 }
@@ -310,47 +290,12 @@ func TestDocumentedFormat(t *testing.T) {
 // TestRotationByConfiguration follows the operator's rotation procedure:
 // move passphrase into retired_passphrases, set a new one, restart.
 func TestRotationByConfiguration(t *testing.T) {
-	ctx := t.Context()
 	salt := newSalt(t)
-	p1, p2 := newPassphrase(t), newPassphrase(t)
-	before := configured(t, salt, p1)
-	dek := randomBytes(t, 32)
-	w1, err := before.Wrap(ctx, "acme", dek)
-	if err != nil || w1.KeyVersion != 1 {
-		t.Fatalf("Wrap = %+v, %v", w1, err)
-	}
-	_, err = before.Rotate(ctx, "acme")
-	if !errors.Is(err, sdk.ErrUnsupported) || !strings.Contains(err.Error(), "retired_passphrases") ||
-		!strings.Contains(err.Error(), "keys rewrap") {
-		t.Fatalf("Rotate = %v, want ErrUnsupported telling the operator to use retired_passphrases and rewrap", err)
-	}
-
-	after := configured(t, salt, p1, p2)
-	st, err := after.Status(ctx, "acme")
-	if err != nil || st.Latest != 2 || st.MinDecrypt != 1 || len(st.Versions) != 2 || st.Rotatable {
-		t.Fatalf("Status = %+v, %v", st, err)
-	}
-	got, err := after.Unwrap(ctx, "acme", w1)
-	if err != nil || !bytes.Equal(got, dek) {
-		t.Fatalf("old wrapped key after rotation: %v", err)
-	}
-	w2, err := after.Rewrap(ctx, "acme", w1)
-	if err != nil || w2.KeyVersion != 2 {
-		t.Fatalf("Rewrap = %+v, %v", w2, err)
-	}
-	// Once every key is rewrapped the retired passphrase can go, but only
-	// if version numbers stay put: dropping it renumbers p2 as version 1.
-	onlyNew := configured(t, salt, p2)
-	if _, err := onlyNew.Unwrap(ctx, "acme", w2); !errors.Is(err, sdk.ErrIntegrity) || !strings.Contains(err.Error(), "version 2") {
-		t.Errorf("Unwrap of version 2 with one version configured: %v", err)
-	}
-	if _, err := onlyNew.Unwrap(ctx, "acme", w1); !errors.Is(err, sdk.ErrIntegrity) {
-		t.Errorf("Unwrap of version 1 under a different passphrase: %v", err)
-	}
-	// A version-2 key presented as version 1 fails.
-	if _, err := after.Unwrap(ctx, "acme", sdk.WrappedKey{KeyVersion: 1, Ciphertext: w2.Ciphertext}); !errors.Is(err, sdk.ErrIntegrity) {
-		t.Errorf("Unwrap with a wrong KeyVersion: %v", err)
-	}
+	kektest.RotationByConfiguration(t, kektest.Rotation[string]{
+		Open:       func(t *testing.T, passphrases ...string) sdk.KeyProvider { return configured(t, salt, passphrases...) },
+		NewSecret:  func(t *testing.T) string { return newPassphrase(t) },
+		RotateSays: []string{"retired_passphrases", "keys rewrap"},
+	})
 }
 
 // syncBuffer is a log sink safe for the provider's concurrent writes.
@@ -407,31 +352,12 @@ func TestWeakParametersWarn(t *testing.T) {
 
 func TestArgumentsAndLifecycle(t *testing.T) {
 	ctx := t.Context()
-	p := New(nil)
-	if err := p.Health(ctx); !errors.Is(err, sdk.ErrUnavailable) {
-		t.Errorf("Health before Configure = %v", err)
-	}
-	if _, err := p.Status(ctx, "acme"); !errors.Is(err, sdk.ErrUnavailable) {
-		t.Errorf("Status before Configure = %v", err)
-	}
 	salt := newSalt(t)
-	p = configured(t, salt, newPassphrase(t))
-	if _, err := p.Wrap(ctx, "acme", nil); !errors.Is(err, sdk.ErrInvalidArgument) {
-		t.Errorf("Wrap of an empty key = %v", err)
-	}
-	if _, err := p.Wrap(ctx, "acme", make([]byte, maxDEK+1)); !errors.Is(err, sdk.ErrInvalidArgument) {
-		t.Errorf("Wrap of an oversized key = %v", err)
-	}
-	for _, v := range []uint32{0, 2, 1 << 31} {
-		if _, err := p.Unwrap(ctx, "acme", sdk.WrappedKey{KeyVersion: v, Ciphertext: make([]byte, 60)}); !errors.Is(err, sdk.ErrIntegrity) {
-			t.Errorf("Unwrap with KeyVersion %d = %v", v, err)
-		}
-	}
+	p := configured(t, salt, newPassphrase(t))
+	kektest.Arguments(t, New(nil), p)
 
 	// Reconfiguring zeroes the keys it replaces.
-	p.mu.RLock()
-	first := p.masters[0]
-	p.mu.RUnlock()
+	first := p.ring.Held()[0]
 	if bytes.Equal(first, make([]byte, keySize)) {
 		t.Fatal("master key is all zeros")
 	}
@@ -445,9 +371,7 @@ func TestArgumentsAndLifecycle(t *testing.T) {
 		t.Errorf("Status after reconfiguring = %+v, %v", st, err)
 	}
 
-	p.mu.RLock()
-	held := append([][]byte(nil), p.masters...)
-	p.mu.RUnlock()
+	held := p.ring.Held()
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -490,15 +414,5 @@ func BenchmarkStretch(b *testing.B) {
 }
 
 func BenchmarkWrapUnwrap(b *testing.B) {
-	p := configured(b, newSalt(b), newPassphrase(b))
-	dek := randomBytes(b, 32)
-	for b.Loop() {
-		w, err := p.Wrap(b.Context(), "acme", dek)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := p.Unwrap(b.Context(), "acme", w); err != nil {
-			b.Fatal(err)
-		}
-	}
+	kektest.BenchWrapUnwrap(b, configured(b, newSalt(b), newPassphrase(b)))
 }

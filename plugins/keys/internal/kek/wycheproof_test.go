@@ -1,4 +1,4 @@
-package env
+package kek
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// The Wycheproof vectors check the two primitives the provider is built on:
-// hkdf.Key with SHA-256 (as deriveKEK calls it) and AES-GCM with 96-bit
+// The Wycheproof vectors check the two primitives the ring is built on:
+// hkdf.Key with SHA-256 (as Ring.aead calls it) and AES-GCM with 96-bit
 // nonces (as newAEAD builds it).
 
 type hexBytes []byte
@@ -105,7 +105,7 @@ func TestWycheproofAESGCM(t *testing.T) {
 	}
 	ran, ran256 := 0, 0
 	for _, g := range file.TestGroups {
-		// The provider only ever uses 96-bit nonces and 128-bit tags.
+		// The ring only ever uses 96-bit nonces and 128-bit tags.
 		if g.IVSize != 8*nonceSize || g.TagSize != 8*tagSize {
 			continue
 		}
