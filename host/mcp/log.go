@@ -7,9 +7,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// slogFor routes the transport's slog records into the server's hclog
-// logger, so they land in the one log with the server's format and level.
-func slogFor(l hclog.Logger) *slog.Logger { return slog.New(&hclogHandler{l: l}) }
+// NewSlogLogger returns an slog.Logger that writes into l. mcp-go's
+// transports log through slog; this puts their records in the one hclog
+// log with its format and level.
+func NewSlogLogger(l hclog.Logger) *slog.Logger { return slog.New(&hclogHandler{l: l}) }
 
 type hclogHandler struct {
 	l     hclog.Logger

@@ -114,7 +114,7 @@ func New(o Options) (*Server, error) {
 		mcpsrv.WithSessionIdManagerResolver(s.sessions),
 		mcpsrv.WithDisableLocalhostProtection(!o.Personal),
 		mcpsrv.WithSessionIdleTTL(SessionIdleTimeout),
-		mcpsrv.WithStreamableHTTPLogger(slogFor(s.log)),
+		mcpsrv.WithStreamableHTTPLogger(NewSlogLogger(s.log)),
 	)
 	s.handler = s.sessions.guard(s.http)
 	return s, nil
