@@ -79,6 +79,8 @@ storage "s3" {
 cache "redis" {
   url    = var.redis_url
   prefix = "vire:cache:"
+  # Cached documents nobody reads again expire instead of filling Redis.
+  ttl = "24h"
 }
 
 keys "vault" {

@@ -58,6 +58,7 @@ var fixtureSchemas = schemas{
 	"redis": {Attributes: []sdk.Attribute{
 		sensitive(required(str("url", "redis URL"))),
 		str("prefix", "key prefix"),
+		str("ttl", "expiry of every key"),
 	}},
 	"vault": {Attributes: []sdk.Attribute{
 		required(str("address", "Vault address")),
