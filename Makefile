@@ -44,6 +44,15 @@ test: test-deps build vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 30m $(RACE_PKGS)
 
+# test-mcp-ts installs the official MCP TypeScript SDK client that the MCP
+# tests drive (test/mcp-ts) and fetches the Node.js 22 it runs on.
+.PHONY: test-mcp-ts
+test-mcp-ts:
+	@command -v npm >/dev/null || { echo "test-mcp-ts: npm is missing; install Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	cd test/mcp-ts && npm ci --no-audit --no-fund --loglevel=error
+	npx -y -p node@22 node --version
+test: test-mcp-ts
+
 vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
