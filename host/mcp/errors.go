@@ -44,13 +44,7 @@ func (s *Server) explain(ctx context.Context, toolName string, err error) string
 		}
 		return b.String()
 	case errors.As(err, &ce):
-		msg := ce.Message
-		if ce.Details != nil {
-			if d, err := json.Marshal(ce.Details); err == nil {
-				msg += " (" + string(d) + ")"
-			}
-		}
-		return msg
+		return conflictText(ce)
 	case errors.As(err, &rl):
 		secs := max(1, int(math.Ceil(rl.RetryAfter.Seconds())))
 		return fmt.Sprintf("the market data source is rate limiting Vire; wait %d seconds and try again", secs)
@@ -70,6 +64,18 @@ func (s *Server) explain(ctx context.Context, toolName string, err error) string
 		return "internal error; the server log has details"
 	}
 	return "internal error; the server log has details under request id " + id
+}
+
+// conflictText is a conflict's message with its details, which name what
+// the conflict is with (the existing item, the allowed statuses).
+func conflictText(ce *documents.ConflictError) string {
+	msg := ce.Message
+	if ce.Details != nil {
+		if d, err := json.Marshal(ce.Details); err == nil {
+			msg += " (" + string(d) + ")"
+		}
+	}
+	return msg
 }
 
 // sentence is an error's message without the trailing sentinel text

@@ -95,9 +95,9 @@ func (s *Server) addPlanTools() error {
 		}
 		switch ce.Code {
 		case documents.CodeDuplicate:
-			return s.explain(context.Background(), "", err) + "; change that item with plan_update_item instead of adding another"
+			return conflictText(ce) + "; change that item with plan_update_item instead of adding another"
 		case documents.CodeInvalidTransition:
-			return s.explain(context.Background(), "", err) + "; to act again, add a new item with plan_add_item"
+			return conflictText(ce) + "; to act again, add a new item with plan_add_item"
 		}
 		return ""
 	}
