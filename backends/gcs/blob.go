@@ -36,13 +36,7 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, o sdk.PutOptio
 // object is finalised only after the whole stream was read; a failing,
 // short or canceled stream aborts the upload and stores nothing.
 func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int64, o sdk.PutOptions) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	if o.IfNoneMatch != "" && o.IfNoneMatch != "*" {
-		return sdk.Meta{}, fmt.Errorf("IfNoneMatch must be empty or \"*\": %w", sdk.ErrInvalidArgument)
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForPut(key, o)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
@@ -82,7 +76,7 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 	if size >= 0 {
 		n, err = io.CopyN(w, src, size)
 		if err == io.EOF {
-			err = fmt.Errorf("gcs: stream ended after %d of the announced %d bytes: %w", n, size, sdk.ErrInvalidArgument)
+			err = blobio.ShortStream("gcs", n, size)
 		}
 	} else {
 		n, err = io.Copy(w, src)
@@ -141,10 +135,7 @@ func reportedType(stored string) string {
 
 // Stat returns a blob's metadata.
 func (s *Store) Stat(ctx context.Context, key string) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
@@ -162,10 +153,7 @@ func (s *Store) Stat(ctx context.Context, key string) (sdk.Meta, error) {
 
 // GetReader streams a blob.
 func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return nil, sdk.Meta{}, err
 	}
@@ -179,54 +167,17 @@ func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.M
 	}
 	a := r.Attrs
 	m := sdk.Meta{Size: a.Size, ETag: etag(a.Generation), Modified: a.LastModified.UTC(), ContentType: reportedType(a.ContentType)}
-	return &reader{ctx: ctx, r: r, want: a.Size}, m, nil
+	return blobio.SizedReader(ctx, r, a.Size, "gcs", classify), m, nil
 }
 
 // Get returns a blob whole.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, sdk.Meta, error) {
-	rc, m, err := s.GetReader(ctx, key)
-	if err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	defer rc.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, m.Size+bytes.MinRead))
-	if _, err := buf.ReadFrom(rc); err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	return buf.Bytes(), m, nil
+	return blobio.Whole(s.GetReader(ctx, key))
 }
-
-// reader stops as soon as its context ends and checks the delivered size.
-type reader struct {
-	ctx  context.Context
-	r    *storage.Reader
-	want int64
-	read int64
-}
-
-func (r *reader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := r.r.Read(p)
-	r.read += int64(n)
-	if err == io.EOF && r.read != r.want {
-		return n, fmt.Errorf("gcs: stream ended after %d of %d bytes: %w", r.read, r.want, sdk.ErrUnavailable)
-	}
-	if err != nil && err != io.EOF {
-		return n, fmt.Errorf("gcs: reading blob: %w", classify(err))
-	}
-	return n, err
-}
-
-func (r *reader) Close() error { return r.r.Close() }
 
 // Delete removes a blob; with o.IfMatch only that generation of it.
 func (s *Store) Delete(ctx context.Context, key string, o sdk.DeleteOptions) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return err
 	}

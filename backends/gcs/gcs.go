@@ -15,11 +15,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"cloud.google.com/go/storage"
 	"github.com/hashicorp/go-hclog"
@@ -28,6 +26,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/vire-dev/vire/backends/internal/objname"
+	"github.com/vire-dev/vire/backends/internal/storekit"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -44,9 +43,7 @@ const (
 // Configure before use.
 type Store struct {
 	log hclog.Logger
-
-	mu  sync.RWMutex
-	cfg *config
+	cur storekit.Current[config]
 }
 
 type config struct {
@@ -61,21 +58,17 @@ func New(logger hclog.Logger) *Store {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Store{log: logger}
+	return &Store{log: logger, cur: storekit.Current[config]{Backend: "gcs"}}
 }
 
-var schema = sdk.ConfigSchema{Attributes: []sdk.Attribute{
-	{Name: "bucket", Type: sdk.TypeString, Required: true,
-		Description: "Bucket that holds the blobs; it must exist."},
-	{Name: "prefix", Type: sdk.TypeString, Default: "",
-		Description: "Prefix of every object name, e.g. \"vire/\"; lets several stores share a bucket."},
-	{Name: "credentials_file", Type: sdk.TypeString, Default: "",
+var schema = sdk.ConfigSchema{Attributes: append(storekit.BucketAttributes(),
+	sdk.Attribute{Name: "credentials_file", Type: sdk.TypeString, Default: "",
 		Description: "Path of a service-account key file. Empty: Application Default Credentials, or none with endpoint."},
-	{Name: "endpoint", Type: sdk.TypeString, Default: "",
+	sdk.Attribute{Name: "endpoint", Type: sdk.TypeString, Default: "",
 		Description: "Base URL of a GCS emulator such as fake-gcs-server (http://host:port, or its JSON API root http://host:port/storage/v1/), used without authentication unless credentials_file is set. Empty: Google, or STORAGE_EMULATOR_HOST when that is set."},
-	{Name: "chunk_size", Type: sdk.TypeNumber, Default: defaultChunkSize,
+	sdk.Attribute{Name: "chunk_size", Type: sdk.TypeNumber, Default: defaultChunkSize,
 		Description: "Resumable upload chunk size in bytes, a multiple of 256 KiB; blobs up to one chunk go in one request. 0 sends every blob in one request."},
-}}
+)}
 
 // Schema declares the configuration.
 func (s *Store) Schema() sdk.ConfigSchema { return schema }
@@ -88,14 +81,7 @@ func (s *Store) Capabilities() sdk.BlobCapabilities {
 // Configure builds the client and checks that the bucket answers.
 func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 	var errs sdk.ConfigErrors
-	bucket := v.String("bucket")
-	if bucket == "" {
-		errs = append(errs, sdk.ConfigError{Attribute: "bucket", Message: "must be set"})
-	}
-	codec, err := objname.NewCodec(v.String("prefix"), objname.MaxName)
-	if err != nil {
-		errs = append(errs, sdk.ConfigError{Attribute: "prefix", Message: err.Error()})
-	}
+	bucket, codec := storekit.Bucket(v, &errs)
 	// Both the base URL and the JSON API root (…/storage/v1/) are accepted.
 	endpoint := strings.TrimSuffix(strings.TrimRight(v.String("endpoint"), "/"), "/storage/v1")
 	if endpoint != "" {
@@ -135,11 +121,7 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 		client.Close()
 		return err
 	}
-	s.mu.Lock()
-	old := s.cfg
-	s.cfg = c
-	s.mu.Unlock()
-	if old != nil {
+	if old := s.cur.Swap(c); old != nil {
 		old.client.Close()
 	}
 	s.log.Debug("configured", "bucket", bucket, "prefix", codec.Prefix(), "endpoint", endpoint, "chunk_size", chunk)
@@ -165,18 +147,9 @@ func (c *config) health(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) conf() (*config, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.cfg == nil {
-		return nil, fmt.Errorf("gcs: store is not configured: %w", sdk.ErrUnavailable)
-	}
-	return s.cfg, nil
-}
-
 // Health checks that the bucket answers.
 func (s *Store) Health(ctx context.Context) error {
-	c, err := s.conf()
+	c, err := s.cur.Get()
 	if err != nil {
 		return err
 	}
@@ -185,24 +158,11 @@ func (s *Store) Health(ctx context.Context) error {
 
 // Close closes the client.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	c := s.cfg
-	s.cfg = nil
-	s.mu.Unlock()
+	c := s.cur.Swap(nil)
 	if c == nil {
 		return nil
 	}
 	return c.client.Close()
-}
-
-func checkKey(key string) error {
-	if key == "" {
-		return fmt.Errorf("empty key: %w", sdk.ErrInvalidArgument)
-	}
-	if len(key) > sdk.MaxKeyLength {
-		return fmt.Errorf("key of %d bytes is longer than %d: %w", len(key), sdk.MaxKeyLength, sdk.ErrInvalidArgument)
-	}
-	return nil
 }
 
 func httpStatus(err error) int {
@@ -213,33 +173,25 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// classify wraps err with the sdk kind it means.
+// classify wraps err with the sdk kind GCS's answer means.
 func classify(err error) error {
-	if err == nil {
+	return storekit.Classify(err, func(err error) error {
+		switch status := httpStatus(err); {
+		case errors.Is(err, storage.ErrBucketNotExist):
+			return fmt.Errorf("%w: the bucket does not exist", sdk.ErrUnavailable)
+		case errors.Is(err, storage.ErrObjectNotExist) || status == http.StatusNotFound:
+			return sdk.ErrNotFound
+		case status == http.StatusPreconditionFailed:
+			return sdk.ErrPrecondition
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			return sdk.ErrUnauthorized
+		case status == http.StatusTooManyRequests:
+			return &sdk.RateLimitError{Message: "GCS asked to slow down"}
+		case status >= 500:
+			return sdk.ErrUnavailable
+		case status == http.StatusBadRequest:
+			return sdk.ErrInvalidArgument
+		}
 		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	switch status := httpStatus(err); {
-	case errors.Is(err, storage.ErrBucketNotExist):
-		return fmt.Errorf("%w: the bucket does not exist: %v", sdk.ErrUnavailable, err)
-	case errors.Is(err, storage.ErrObjectNotExist) || status == http.StatusNotFound:
-		return fmt.Errorf("%w: %v", sdk.ErrNotFound, err)
-	case status == http.StatusPreconditionFailed:
-		return fmt.Errorf("%w: %v", sdk.ErrPrecondition, err)
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return fmt.Errorf("%w: %v", sdk.ErrUnauthorized, err)
-	case status == http.StatusTooManyRequests:
-		return fmt.Errorf("%w: %v", &sdk.RateLimitError{Message: "GCS asked to slow down"}, err)
-	case status >= 500:
-		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
-	case status == http.StatusBadRequest:
-		return fmt.Errorf("%w: %v", sdk.ErrInvalidArgument, err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") {
-		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
-	}
-	return err
+	})
 }

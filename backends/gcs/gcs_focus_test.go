@@ -113,7 +113,7 @@ func TestETagIsGeneration(t *testing.T) {
 func TestOverflowNameOfAnotherKey(t *testing.T) {
 	e := startEmulator(t)
 	s := open(t, e, nil)
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	key := strings.Repeat("K", 400)
 	name, overflow := c.codec.Name(key)
 	if !overflow {

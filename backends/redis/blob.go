@@ -22,22 +22,9 @@ const readAttempts = 5
 // cleanupTimeout bounds best-effort removal of an abandoned write's chunks.
 const cleanupTimeout = 10 * time.Second
 
-func checkPutOptions(o sdk.PutOptions) error {
-	if o.IfNoneMatch != "" && o.IfNoneMatch != "*" {
-		return fmt.Errorf("IfNoneMatch must be empty or \"*\": %w", sdk.ErrInvalidArgument)
-	}
-	return nil
-}
-
 // Put stores data under key.
 func (s *Store) Put(ctx context.Context, key string, data []byte, o sdk.PutOptions) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	if err := checkPutOptions(o); err != nil {
-		return sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForPut(key, o)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
@@ -49,13 +36,7 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, o sdk.PutOptio
 
 // PutReader stores exactly size bytes from r (size < 0: until EOF).
 func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int64, o sdk.PutOptions) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	if err := checkPutOptions(o); err != nil {
-		return sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForPut(key, o)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
@@ -278,10 +259,7 @@ func (s *Store) open(ctx context.Context, c *config, key string) (h head, first 
 
 // Get returns a blob whole.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return nil, sdk.Meta{}, err
 	}
@@ -338,10 +316,7 @@ func mustVersion(v string) int64 {
 
 // GetReader streams a blob chunk by chunk.
 func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return nil, sdk.Meta{}, err
 	}
@@ -408,10 +383,7 @@ func (r *chunkReader) Close() error {
 
 // Stat returns a blob's metadata.
 func (s *Store) Stat(ctx context.Context, key string) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
@@ -431,10 +403,7 @@ func (s *Store) Stat(ctx context.Context, key string) (sdk.Meta, error) {
 
 // Delete removes a blob, only at ETag o.IfMatch when that is set.
 func (s *Store) Delete(ctx context.Context, key string, o sdk.DeleteOptions) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return err
 	}

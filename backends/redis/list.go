@@ -17,7 +17,7 @@ const defaultListLimit = 1000
 // after the previous page's last key, so a key present for the whole
 // listing appears exactly once whatever is written meanwhile.
 func (s *Store) List(ctx context.Context, o sdk.ListOptions) (sdk.ListPage, error) {
-	c, err := s.conf()
+	c, err := s.cur.Get()
 	if err != nil {
 		return sdk.ListPage{}, err
 	}

@@ -35,12 +35,12 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/vire-dev/vire/backends/internal/storekit"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -61,9 +61,7 @@ const (
 // Configure before use.
 type Store struct {
 	log hclog.Logger
-
-	mu  sync.RWMutex
-	cfg *config
+	cur storekit.Current[config]
 }
 
 type config struct {
@@ -78,7 +76,7 @@ func New(logger hclog.Logger) *Store {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Store{log: logger}
+	return &Store{log: logger, cur: storekit.Current[config]{Backend: "redis"}}
 }
 
 var schema = sdk.ConfigSchema{Attributes: []sdk.Attribute{
@@ -126,15 +124,7 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 			ttl = d
 		}
 	}
-	chunk := defaultChunkSize
-	if _, ok := v["chunk_size"]; ok {
-		f := v.Number("chunk_size")
-		if f != float64(int64(f)) || f < minChunkSize || f > maxChunkSize {
-			errs = append(errs, sdk.ConfigError{Attribute: "chunk_size", Message: fmt.Sprintf("must be a whole number of bytes from %d to %d", minChunkSize, maxChunkSize)})
-		} else {
-			chunk = int(f)
-		}
-	}
+	chunk := int(storekit.ByteSize(v, "chunk_size", defaultChunkSize, minChunkSize, maxChunkSize, &errs))
 	if ca := v.String("tls_ca_file"); ca != "" {
 		switch pool, err := loadCAs(ca); {
 		case err != nil:
@@ -156,11 +146,7 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 		client.Close()
 		return fmt.Errorf("redis: connecting to %s: %w", redactedAddr(opts), classify(err))
 	}
-	s.mu.Lock()
-	old := s.cfg
-	s.cfg = &config{client: client, prefix: prefix, ttl: ttl, chunkSize: chunk}
-	s.mu.Unlock()
-	if old != nil {
+	if old := s.cur.Swap(&config{client: client, prefix: prefix, ttl: ttl, chunkSize: chunk}); old != nil {
 		old.client.Close()
 	}
 	s.log.Debug("configured", "addr", redactedAddr(opts), "prefix", prefix, "ttl", ttl, "chunk_size", chunk)
@@ -209,18 +195,9 @@ func redactedAddr(o *goredis.Options) string {
 	return o.Addr
 }
 
-func (s *Store) conf() (*config, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.cfg == nil {
-		return nil, fmt.Errorf("redis: store is not configured: %w", sdk.ErrUnavailable)
-	}
-	return s.cfg, nil
-}
-
 // Health pings the server.
 func (s *Store) Health(ctx context.Context) error {
-	c, err := s.conf()
+	c, err := s.cur.Get()
 	if err != nil {
 		return err
 	}
@@ -232,10 +209,7 @@ func (s *Store) Health(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	c := s.cfg
-	s.cfg = nil
-	s.mu.Unlock()
+	c := s.cur.Swap(nil)
 	if c == nil {
 		return nil
 	}
@@ -267,16 +241,6 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
 	}
 	return err
-}
-
-func checkKey(key string) error {
-	if key == "" {
-		return fmt.Errorf("empty key: %w", sdk.ErrInvalidArgument)
-	}
-	if len(key) > sdk.MaxKeyLength {
-		return fmt.Errorf("key of %d bytes is longer than %d: %w", len(key), sdk.MaxKeyLength, sdk.ErrInvalidArgument)
-	}
-	return nil
 }
 
 func (c *config) metaKey(key string) string { return c.prefix + "m:" + key }

@@ -186,7 +186,7 @@ func Test64MiB(t *testing.T) {
 // countKeys counts Redis keys under a store's prefix.
 func countKeys(t *testing.T, s *Store, pattern string) int {
 	t.Helper()
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	keys, err := c.client.Keys(t.Context(), c.prefix+pattern).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func countKeys(t *testing.T, s *Store, pattern string) int {
 func TestOldChunksRetireAndFailedWritesLeaveNothing(t *testing.T) {
 	s := open(t, testsvc.Redis(t), sdk.ConfigValue{"chunk_size": 4096})
 	ctx := t.Context()
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	m1, err := s.Put(ctx, "k", make([]byte, 3*4096+1), sdk.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestExpiredChunkFailsStream(t *testing.T) {
 	if _, err := s.Put(ctx, "k", []byte("new"), sdk.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	c.client.Del(ctx, c.chunkKey(mustVersion(m.ETag), 1)) // what the grace expiry would do
 	_, err = io.ReadAll(rc)
 	if !errors.Is(err, sdk.ErrUnavailable) {
@@ -328,7 +328,7 @@ func TestTTL(t *testing.T) {
 	if err != nil || len(page.Items) != 0 {
 		t.Fatalf("after expiry List = %d items, %v", len(page.Items), err)
 	}
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	if n := c.client.ZCard(ctx, c.indexKey()).Val(); n != 0 {
 		t.Errorf("index keeps %d expired entries after a List", n)
 	}

@@ -47,16 +47,15 @@ type condition struct {
 
 func (c condition) conditional() bool { return c.ifMatch != nil || c.ifNoneMatch != nil }
 
-func putCondition(o sdk.PutOptions) (condition, error) {
+// putCondition is o's condition; o has passed storekit.CheckPut.
+func putCondition(o sdk.PutOptions) condition {
 	switch {
 	case o.IfNoneMatch == "*":
-		return condition{ifNoneMatch: aws.String("*")}, nil
-	case o.IfNoneMatch != "":
-		return condition{}, fmt.Errorf("IfNoneMatch must be empty or \"*\": %w", sdk.ErrInvalidArgument)
+		return condition{ifNoneMatch: aws.String("*")}
 	case o.IfMatch != "":
-		return condition{ifMatch: aws.String(quote(o.IfMatch))}, nil
+		return condition{ifMatch: aws.String(quote(o.IfMatch))}
 	}
-	return condition{}, nil
+	return condition{}
 }
 
 // object is what a write needs to know about its target.
@@ -81,17 +80,11 @@ func (c *config) object(key string, contentType string) object {
 
 // Put stores data under key.
 func (s *Store) Put(ctx context.Context, key string, data []byte, o sdk.PutOptions) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	cond, err := putCondition(o)
+	c, err := s.cur.ForPut(key, o)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
-	c, err := s.conf()
-	if err != nil {
-		return sdk.Meta{}, err
-	}
+	cond := putCondition(o)
 	obj := c.object(key, o.ContentType)
 	if int64(len(data)) > c.threshold {
 		return s.putMultipart(ctx, c, obj, bytes.NewReader(data), int64(len(data)), cond)
@@ -104,17 +97,11 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, o sdk.PutOptio
 // are uploaded in parts and completed only once the stream has ended, so a
 // failing or canceled stream stores nothing.
 func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int64, o sdk.PutOptions) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	cond, err := putCondition(o)
+	c, err := s.cur.ForPut(key, o)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
-	c, err := s.conf()
-	if err != nil {
-		return sdk.Meta{}, err
-	}
+	cond := putCondition(o)
 	obj := c.object(key, o.ContentType)
 	if size > c.threshold {
 		return s.putMultipart(ctx, c, obj, io.LimitReader(r, size), size, cond)
@@ -123,7 +110,7 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 		buf := make([]byte, size)
 		if n, err := blobio.ReadFull(ctx, r, buf); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return sdk.Meta{}, shortStream(int64(n), size)
+				return sdk.Meta{}, blobio.ShortStream("s3", int64(n), size)
 			}
 			return sdk.Meta{}, fmt.Errorf("s3: reading blob: %w", err)
 		}
@@ -144,10 +131,6 @@ func (s *Store) PutReader(ctx context.Context, key string, r io.Reader, size int
 		return sdk.Meta{}, err
 	}
 	return s.putSingle(ctx, c, obj, buf.Bytes(), cond)
-}
-
-func shortStream(got, size int64) error {
-	return fmt.Errorf("s3: stream ended after %d of the announced %d bytes: %w", got, size, sdk.ErrInvalidArgument)
 }
 
 // putSingle writes a blob in one PutObject.
@@ -282,7 +265,7 @@ func (s *Store) putMultipart(ctx context.Context, c *config, obj object, r io.Re
 		}
 	}
 	if size >= 0 && total != size {
-		return sdk.Meta{}, shortStream(total, size)
+		return sdk.Meta{}, blobio.ShortStream("s3", total, size)
 	}
 	if err := ctx.Err(); err != nil {
 		return sdk.Meta{}, err
@@ -361,10 +344,7 @@ func (s *Store) stat(ctx context.Context, c *config, key string) (sdk.Meta, erro
 
 // Stat returns a blob's metadata.
 func (s *Store) Stat(ctx context.Context, key string) (sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return sdk.Meta{}, err
 	}
@@ -373,10 +353,7 @@ func (s *Store) Stat(ctx context.Context, key string) (sdk.Meta, error) {
 
 // GetReader streams a blob.
 func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.Meta, error) {
-	if err := checkKey(key); err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return nil, sdk.Meta{}, err
 	}
@@ -396,55 +373,17 @@ func (s *Store) GetReader(ctx context.Context, key string) (io.ReadCloser, sdk.M
 	if err != nil {
 		return nil, sdk.Meta{}, err
 	}
-	return &ctxReader{ctx: ctx, rc: body, want: m.Size}, m, nil
+	return blobio.SizedReader(ctx, body, m.Size, "s3", classify), m, nil
 }
 
 // Get returns a blob whole.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, sdk.Meta, error) {
-	rc, m, err := s.GetReader(ctx, key)
-	if err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	defer rc.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, m.Size+bytes.MinRead))
-	if _, err := buf.ReadFrom(rc); err != nil {
-		return nil, sdk.Meta{}, err
-	}
-	return buf.Bytes(), m, nil
+	return blobio.Whole(s.GetReader(ctx, key))
 }
-
-// ctxReader stops a stream as soon as its context ends and checks that the
-// stream delivered the announced size.
-type ctxReader struct {
-	ctx  context.Context
-	rc   io.ReadCloser
-	want int64
-	read int64
-}
-
-func (r *ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := r.rc.Read(p)
-	r.read += int64(n)
-	if err == io.EOF && r.read != r.want {
-		return n, fmt.Errorf("s3: stream ended after %d of %d bytes: %w", r.read, r.want, sdk.ErrUnavailable)
-	}
-	if err != nil && err != io.EOF {
-		return n, fmt.Errorf("s3: reading blob: %w", classify(err))
-	}
-	return n, err
-}
-
-func (r *ctxReader) Close() error { return r.rc.Close() }
 
 // Delete removes a blob; with o.IfMatch, only that version of it.
 func (s *Store) Delete(ctx context.Context, key string, o sdk.DeleteOptions) error {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	c, err := s.conf()
+	c, err := s.cur.ForKey(key)
 	if err != nil {
 		return err
 	}

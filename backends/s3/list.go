@@ -13,7 +13,7 @@ import (
 
 // List returns one page of keys in ascending byte order.
 func (s *Store) List(ctx context.Context, o sdk.ListOptions) (sdk.ListPage, error) {
-	c, err := s.conf()
+	c, err := s.cur.Get()
 	if err != nil {
 		return sdk.ListPage{}, err
 	}

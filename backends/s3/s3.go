@@ -20,11 +20,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -35,6 +32,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/vire-dev/vire/backends/internal/objname"
+	"github.com/vire-dev/vire/backends/internal/storekit"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -59,9 +57,7 @@ const (
 // Configure before use.
 type Store struct {
 	log hclog.Logger
-
-	mu  sync.RWMutex
-	cfg *config
+	cur storekit.Current[config]
 }
 
 type config struct {
@@ -77,29 +73,25 @@ func New(logger hclog.Logger) *Store {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Store{log: logger}
+	return &Store{log: logger, cur: storekit.Current[config]{Backend: "s3"}}
 }
 
-var schema = sdk.ConfigSchema{Attributes: []sdk.Attribute{
-	{Name: "bucket", Type: sdk.TypeString, Required: true,
-		Description: "Bucket that holds the blobs; it must exist."},
-	{Name: "prefix", Type: sdk.TypeString, Default: "",
-		Description: "Prefix of every object name, e.g. \"vire/\"; lets several stores share a bucket."},
-	{Name: "region", Type: sdk.TypeString, Default: defaultRegion,
+var schema = sdk.ConfigSchema{Attributes: append(storekit.BucketAttributes(),
+	sdk.Attribute{Name: "region", Type: sdk.TypeString, Default: defaultRegion,
 		Description: "Region of the bucket (any value for most S3-compatible servers)."},
-	{Name: "endpoint", Type: sdk.TypeString, Default: "",
+	sdk.Attribute{Name: "endpoint", Type: sdk.TypeString, Default: "",
 		Description: "Endpoint URL of an S3-compatible server (versitygw, MinIO, R2, ...); empty for AWS."},
-	{Name: "use_path_style", Type: sdk.TypeBool, Default: false,
+	sdk.Attribute{Name: "use_path_style", Type: sdk.TypeBool, Default: false,
 		Description: "Address the bucket as endpoint/bucket instead of bucket.endpoint; most self-hosted servers need it."},
-	{Name: "access_key_id", Type: sdk.TypeString, Default: "", Sensitive: true,
+	sdk.Attribute{Name: "access_key_id", Type: sdk.TypeString, Default: "", Sensitive: true,
 		Description: "Access key ID; with secret_access_key. When both are empty the AWS default credential chain is used."},
-	{Name: "secret_access_key", Type: sdk.TypeString, Default: "", Sensitive: true,
+	sdk.Attribute{Name: "secret_access_key", Type: sdk.TypeString, Default: "", Sensitive: true,
 		Description: "Secret access key; with access_key_id."},
-	{Name: "multipart_threshold", Type: sdk.TypeNumber, Default: defaultMultipartThreshold,
+	sdk.Attribute{Name: "multipart_threshold", Type: sdk.TypeNumber, Default: defaultMultipartThreshold,
 		Description: "Blobs larger than this many bytes are uploaded in parts (5 MiB to 5 GiB); smaller ones in one request."},
-	{Name: "part_size", Type: sdk.TypeNumber, Default: defaultPartSize,
+	sdk.Attribute{Name: "part_size", Type: sdk.TypeNumber, Default: defaultPartSize,
 		Description: "Size of each part of a multipart upload, in bytes (5 MiB to 5 GiB)."},
-}}
+)}
 
 // Schema declares the configuration.
 func (s *Store) Schema() sdk.ConfigSchema { return schema }
@@ -110,31 +102,10 @@ func (s *Store) Capabilities() sdk.BlobCapabilities {
 	return sdk.BlobCapabilities{ConditionalWrite: true}
 }
 
-// byteSize reads a whole, bounded number of bytes.
-func byteSize(v sdk.ConfigValue, name string, def, lo, hi int64, errs *sdk.ConfigErrors) int64 {
-	if _, ok := v[name]; !ok {
-		return def
-	}
-	f := v.Number(name)
-	if f != float64(int64(f)) || int64(f) < lo || int64(f) > hi {
-		*errs = append(*errs, sdk.ConfigError{Attribute: name,
-			Message: fmt.Sprintf("must be a whole number of bytes from %d to %d", lo, hi)})
-		return def
-	}
-	return int64(f)
-}
-
 // Configure builds the client and checks that the bucket answers.
 func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 	var errs sdk.ConfigErrors
-	bucket := v.String("bucket")
-	if bucket == "" {
-		errs = append(errs, sdk.ConfigError{Attribute: "bucket", Message: "must be set"})
-	}
-	codec, err := objname.NewCodec(v.String("prefix"), objname.MaxName)
-	if err != nil {
-		errs = append(errs, sdk.ConfigError{Attribute: "prefix", Message: err.Error()})
-	}
+	bucket, codec := storekit.Bucket(v, &errs)
 	region := v.String("region")
 	if region == "" {
 		region = defaultRegion
@@ -156,8 +127,8 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 		}
 		errs = append(errs, sdk.ConfigError{Attribute: attr, Message: "access_key_id and secret_access_key must be set together"})
 	}
-	threshold := byteSize(v, "multipart_threshold", defaultMultipartThreshold, minPartSize, maxMultipartThreshold, &errs)
-	partSize := byteSize(v, "part_size", defaultPartSize, minPartSize, maxPartSize, &errs)
+	threshold := storekit.ByteSize(v, "multipart_threshold", defaultMultipartThreshold, minPartSize, maxMultipartThreshold, &errs)
+	partSize := storekit.ByteSize(v, "part_size", defaultPartSize, minPartSize, maxPartSize, &errs)
 	if len(errs) > 0 {
 		return errs
 	}
@@ -188,9 +159,7 @@ func (s *Store) Configure(ctx context.Context, v sdk.ConfigValue) error {
 	if err := c.health(ctx); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.cfg = c
-	s.mu.Unlock()
+	s.cur.Swap(c)
 	s.log.Debug("configured", "bucket", bucket, "prefix", codec.Prefix(), "region", region, "endpoint", endpoint,
 		"static_credentials", ak != "", "multipart_threshold", threshold, "part_size", partSize)
 	return nil
@@ -207,18 +176,9 @@ func (c *config) health(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) conf() (*config, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.cfg == nil {
-		return nil, fmt.Errorf("s3: store is not configured: %w", sdk.ErrUnavailable)
-	}
-	return s.cfg, nil
-}
-
 // Health checks that the bucket answers with the configured credentials.
 func (s *Store) Health(ctx context.Context) error {
-	c, err := s.conf()
+	c, err := s.cur.Get()
 	if err != nil {
 		return err
 	}
@@ -227,19 +187,7 @@ func (s *Store) Health(ctx context.Context) error {
 
 // Close forgets the client; the SDK holds no resources that need closing.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	s.cfg = nil
-	s.mu.Unlock()
-	return nil
-}
-
-func checkKey(key string) error {
-	if key == "" {
-		return fmt.Errorf("empty key: %w", sdk.ErrInvalidArgument)
-	}
-	if len(key) > sdk.MaxKeyLength {
-		return fmt.Errorf("key of %d bytes is longer than %d: %w", len(key), sdk.MaxKeyLength, sdk.ErrInvalidArgument)
-	}
+	s.cur.Swap(nil)
 	return nil
 }
 
@@ -268,36 +216,28 @@ func isPrecondition(err error) bool {
 		code == "ConditionalRequestConflict"
 }
 
-// classify wraps err with the sdk kind it means. It never adds anything
-// from the request: credentials stay out of errors.
+// classify wraps err with the sdk kind S3's answer means. It never adds
+// anything from the request: credentials stay out of errors.
 func classify(err error) error {
-	if err == nil {
+	return storekit.Classify(err, func(err error) error {
+		code, status := apiCode(err)
+		switch {
+		case code == "NoSuchBucket":
+			return fmt.Errorf("%w: the bucket does not exist", sdk.ErrUnavailable)
+		case code == "NoSuchKey" || code == "NotFound" || status == http.StatusNotFound:
+			return sdk.ErrNotFound
+		case isPrecondition(err):
+			return sdk.ErrPrecondition
+		case code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
+			code == "ExpiredToken" || code == "InvalidToken" || status == http.StatusForbidden || status == http.StatusUnauthorized:
+			return sdk.ErrUnauthorized
+		case code == "SlowDown" || code == "Throttling" || code == "ThrottlingException" || status == http.StatusTooManyRequests:
+			return &sdk.RateLimitError{Message: "S3 asked to slow down"}
+		case status >= 500:
+			return sdk.ErrUnavailable
+		case code == "KeyTooLongError" || code == "InvalidArgument":
+			return sdk.ErrInvalidArgument
+		}
 		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	code, status := apiCode(err)
-	switch {
-	case code == "NoSuchBucket":
-		return fmt.Errorf("%w: the bucket does not exist: %v", sdk.ErrUnavailable, err)
-	case code == "NoSuchKey" || code == "NotFound" || status == http.StatusNotFound:
-		return fmt.Errorf("%w: %v", sdk.ErrNotFound, err)
-	case isPrecondition(err):
-		return fmt.Errorf("%w: %v", sdk.ErrPrecondition, err)
-	case code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
-		code == "ExpiredToken" || code == "InvalidToken" || status == http.StatusForbidden || status == http.StatusUnauthorized:
-		return fmt.Errorf("%w: %v", sdk.ErrUnauthorized, err)
-	case code == "SlowDown" || code == "Throttling" || code == "ThrottlingException" || status == http.StatusTooManyRequests:
-		return fmt.Errorf("%w: %v", &sdk.RateLimitError{Message: "S3 asked to slow down"}, err)
-	case status >= 500:
-		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
-	case code == "KeyTooLongError" || code == "InvalidArgument":
-		return fmt.Errorf("%w: %v", sdk.ErrInvalidArgument, err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") {
-		return fmt.Errorf("%w: %v", sdk.ErrUnavailable, err)
-	}
-	return err
+	})
 }

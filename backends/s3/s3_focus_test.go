@@ -127,7 +127,7 @@ func TestObjectNames(t *testing.T) {
 func TestOverflowNameOfAnotherKey(t *testing.T) {
 	g := startGateway(t)
 	s := open(t, g, nil)
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	key := strings.Repeat("K", 400)
 	name, overflow := c.codec.Name(key)
 	if !overflow {
@@ -154,7 +154,7 @@ func TestLingeringTombstone(t *testing.T) {
 	g := startGateway(t)
 	s := open(t, g, nil)
 	ctx := t.Context()
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	name, _ := c.codec.Name("gone")
 	if _, err := g.raw().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(g.bucket), Key: aws.String(name),
 		Body: strings.NewReader(tombstoneBody), Metadata: map[string]string{metaTombstone: "1"}}); err != nil {
@@ -301,7 +301,7 @@ func TestTombstoneBytesAreReservedAndScreened(t *testing.T) {
 	}
 	// Tombstone content under headers that do not say so (what a read racing
 	// a replacement can see on versitygw) still reads as absent.
-	c, _ := s.conf()
+	c, _ := s.cur.Get()
 	name, _ := c.codec.Name("torn")
 	if _, err := g.raw().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(g.bucket), Key: aws.String(name),
 		Body: strings.NewReader(tombstoneBody)}); err != nil {

@@ -1,6 +1,7 @@
 // Package blobio holds the stream handling the storage backends share:
 // reading a caller's stream in bounded pieces that stop as soon as the
-// call's context ends.
+// call's context ends, and handing a stored blob back as a stream that
+// checks its size and context, or whole.
 package blobio
 
 import (

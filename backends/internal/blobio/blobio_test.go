@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/vire-dev/vire/sdk"
 )
 
 func TestReadFull(t *testing.T) {
@@ -70,5 +74,88 @@ func TestReaderStopsOnCancel(t *testing.T) {
 	cancel()
 	if _, err := r.Read(make([]byte, 3)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err=%v", err)
+	}
+}
+
+// closeCounter is an io.ReadCloser that counts Close calls.
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
+
+func TestSizedReader(t *testing.T) {
+	boom := errors.New("boom")
+	classify := func(err error) error { return fmt.Errorf("classified: %w", err) }
+	data := []byte("0123456789")
+	for _, tc := range []struct {
+		name    string
+		r       io.Reader
+		want    int64
+		got     string
+		errText string
+		kind    error
+	}{
+		{"whole", bytes.NewReader(data), 10, "0123456789", "", nil},
+		{"half reads", iotest.HalfReader(bytes.NewReader(data)), 10, "0123456789", "", nil},
+		{"short", bytes.NewReader(data[:4]), 10, "0123", "test: stream ended after 4 of 10 bytes", sdk.ErrUnavailable},
+		{"long", bytes.NewReader(data), 4, "0123456789", "test: stream ended after 10 of 4 bytes", sdk.ErrUnavailable},
+		{"failing", io.MultiReader(bytes.NewReader(data[:3]), iotest.ErrReader(boom)), 10, "012", "test: reading blob: classified: boom", boom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &closeCounter{Reader: tc.r}
+			r := SizedReader(context.Background(), rc, tc.want, "test", classify)
+			got, err := io.ReadAll(r)
+			if string(got) != tc.got {
+				t.Errorf("read %q, want %q", got, tc.got)
+			}
+			switch {
+			case tc.kind == nil && err != nil:
+				t.Errorf("err = %v", err)
+			case tc.kind != nil && (!errors.Is(err, tc.kind) || !strings.HasPrefix(err.Error(), tc.errText)):
+				t.Errorf("err = %v, want %q wrapping %v", err, tc.errText, tc.kind)
+			}
+			if err := r.Close(); err != nil || rc.closed != 1 {
+				t.Errorf("Close = %v, closed %d times", err, rc.closed)
+			}
+		})
+	}
+}
+
+func TestSizedReaderStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := SizedReader(ctx, io.NopCloser(bytes.NewReader(make([]byte, 10))), 10, "test", func(err error) error { return err })
+	if _, err := r.Read(make([]byte, 3)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := r.Read(make([]byte, 3)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err=%v", err)
+	}
+}
+
+func TestWhole(t *testing.T) {
+	rc := &closeCounter{Reader: iotest.HalfReader(bytes.NewReader([]byte("blob")))}
+	m := sdk.Meta{Size: 4, ETag: "e"}
+	got, gm, err := Whole(rc, m, nil)
+	if err != nil || string(got) != "blob" || gm != m || rc.closed != 1 {
+		t.Errorf("Whole = %q, %+v, %v; closed %d times", got, gm, err, rc.closed)
+	}
+	notFound := fmt.Errorf("x: %w", sdk.ErrNotFound)
+	if got, gm, err := Whole(nil, sdk.Meta{Size: 3}, notFound); err != notFound || got != nil || gm != (sdk.Meta{}) {
+		t.Errorf("Whole of a failed GetReader = %q, %+v, %v", got, gm, err)
+	}
+	boom := errors.New("boom")
+	rc = &closeCounter{Reader: io.MultiReader(bytes.NewReader([]byte("bl")), iotest.ErrReader(boom))}
+	if got, gm, err := Whole(rc, m, nil); !errors.Is(err, boom) || got != nil || gm != (sdk.Meta{}) || rc.closed != 1 {
+		t.Errorf("Whole of a failing stream = %q, %+v, %v; closed %d times", got, gm, err, rc.closed)
+	}
+}
+
+func TestShortStream(t *testing.T) {
+	err := ShortStream("test", 3, 10)
+	if !errors.Is(err, sdk.ErrInvalidArgument) || err.Error() != "test: stream ended after 3 of the announced 10 bytes: "+sdk.ErrInvalidArgument.Error() {
+		t.Errorf("ShortStream = %v", err)
 	}
 }
