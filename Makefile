@@ -21,11 +21,12 @@ all: build
 build:
 	@mkdir -p $(PLUGINDIR)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/vire-server ./cmd/vire-server
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/vire-mcp ./cmd/vire-mcp
 	@for p in $(PLUGINS); do \
 		echo "$(GO) build -o $(PLUGINDIR)/$$p ./cmd/$$p"; \
 		$(GO) build -ldflags '$(LDFLAGS)' -o $(PLUGINDIR)/$$p ./cmd/$$p || exit 1; \
 	done
-	@chmod 755 $(BIN)/vire-server $(PLUGINDIR)/*
+	@chmod 755 $(BIN)/vire-server $(BIN)/vire-mcp $(PLUGINDIR)/*
 
 # run starts Vire on the embedded personal configuration. Without
 # VIRE_MASTER_KEY it creates a development key in $(DEV_KEY) (kept out of git).
@@ -40,7 +41,7 @@ run: build
 test-deps:
 	@bash scripts/install-test-deps.sh
 
-test: test-deps build vet
+test: test-deps test-mcp-ts build vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 30m $(RACE_PKGS)
 
@@ -51,7 +52,6 @@ test-mcp-ts:
 	@command -v npm >/dev/null || { echo "test-mcp-ts: npm is missing; install Node.js and npm (apt-get install nodejs npm)"; exit 1; }
 	cd test/mcp-ts && npm ci --no-audit --no-fund --loglevel=error
 	npx -y -p node@22 node --version
-test: test-mcp-ts
 
 vet:
 	$(GO) vet ./...

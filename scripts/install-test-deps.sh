@@ -57,4 +57,20 @@ else
 	exit 1
 fi
 
+# The MCP tests drive the official TypeScript SDK client, which needs npm (the
+# Node.js 22 it runs on is fetched by npx).
+if command -v npm >/dev/null 2>&1; then
+	say "npm already installed ($(command -v npm))"
+elif [[ "$(id -u)" -eq 0 ]]; then
+	say "installing nodejs and npm with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y --no-install-recommends nodejs npm; then
+		apt-get update
+		apt-get install -y --no-install-recommends nodejs npm
+	fi
+else
+	say "npm is missing and this is not root: run 'sudo apt-get install nodejs npm'" >&2
+	exit 1
+fi
+
 say "done"
