@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,17 +70,23 @@ func (c *Config) evalInt(a *hcl.Attribute, minV, maxV int64) (int, bool, hcl.Dia
 	if !ok {
 		return 0, false, diags
 	}
-	bf := v.AsBigFloat()
-	i, acc := bf.Int64()
+	n, d := wholeNumber(v, fmt.Sprintf("%q", a.Name), a.Expr.Range(), minV, maxV)
+	return n, d == nil, append(diags, d...)
+}
+
+// wholeNumber checks that a known number is whole and between min and max;
+// what names the value in the diagnostic, which points at rng.
+func wholeNumber(v cty.Value, what string, rng hcl.Range, minV, maxV int64) (int, hcl.Diagnostics) {
+	i, acc := v.AsBigFloat().Int64()
 	if acc != big.Exact || i < minV || i > maxV {
-		return 0, false, append(diags, &hcl.Diagnostic{
+		return 0, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid number",
-			Detail:   fmt.Sprintf("%q must be a whole number from %d to %d.", a.Name, minV, maxV),
-			Subject:  a.Expr.Range().Ptr(),
-		})
+			Detail:   fmt.Sprintf("%s must be a whole number from %d to %d.", what, minV, maxV),
+			Subject:  rng.Ptr(),
+		}}
 	}
-	return int(i), true, diags
+	return int(i), nil
 }
 
 func (c *Config) evalStrings(a *hcl.Attribute) ([]string, bool, hcl.Diagnostics) {
@@ -238,7 +245,7 @@ func (c *Config) decodeAuth(m *merged) hcl.Diagnostics {
 	}
 	b := m.auths[0]
 	c.Auth.DeclRange = b.DeclRange
-	for _, a := range []*hcl.Attribute{b.Mode, b.RateLimit, b.RateBurst} {
+	for _, a := range []*hcl.Attribute{b.Mode, b.RateLimit, b.RateBurst, b.ScopeRateLimits} {
 		if a != nil {
 			c.Auth.Ranges[a.Name] = a.Expr.Range()
 		}
@@ -262,7 +269,121 @@ func (c *Config) decodeAuth(m *merged) hcl.Diagnostics {
 	if ok {
 		c.Auth.RateBurst = n
 	}
+	limits, d := c.evalScopeRates(b.ScopeRateLimits)
+	diags = append(diags, d...)
+	c.Auth.ScopeRateLimits = limits
 	return diags
+}
+
+// evalScopeRates decodes scope_rate_limits, a map from scope name to
+// requests a minute. Written as an object constructor ({ write = 120 }),
+// each mistake is reported at its own key or value; computed any other way
+// (a variable, merge()), at the attribute's value.
+func (c *Config) evalScopeRates(a *hcl.Attribute) (map[string]int, hcl.Diagnostics) {
+	if a == nil {
+		return nil, nil
+	}
+	out := map[string]int{}
+	var diags hcl.Diagnostics
+	pairs, pd := hcl.ExprMap(a.Expr)
+	if pd.HasErrors() {
+		v, ok, d := c.evalAttr(a, cty.Map(cty.Number))
+		if !ok {
+			return nil, d
+		}
+		diags = d
+		rng := a.Expr.Range()
+		for it := v.ElementIterator(); it.Next(); {
+			k, ev := it.Element()
+			diags = append(diags, scopeRate(out, a, k.AsString(), rng, ev, rng)...)
+		}
+		return out, diags
+	}
+	seen := map[string]hcl.Range{}
+	for _, p := range pairs {
+		kv, d := p.Key.Value(c.eval.ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		key, err := convert.Convert(kv, cty.String)
+		if err != nil || key.IsNull() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid scope",
+				Detail:   fmt.Sprintf(`The keys of "scope_rate_limits" must be scope names: %s.`, scopeList()),
+				Subject:  p.Key.Range().Ptr(),
+				Context:  a.Range.Ptr(),
+			})
+			continue
+		}
+		if !key.IsKnown() {
+			continue // follows an error already reported
+		}
+		key, _ = key.Unmark()
+		name := key.AsString()
+		if first, dup := seen[name]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate scope",
+				Detail:   fmt.Sprintf(`The scope %q is already given a rate at %s.`, name, where(first)),
+				Subject:  p.Key.Range().Ptr(),
+				Context:  a.Range.Ptr(),
+			})
+			continue
+		}
+		seen[name] = p.Key.Range()
+		val, d := p.Value.Value(c.eval.ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		diags = append(diags, scopeRate(out, a, name, p.Key.Range(), val, p.Value.Range())...)
+	}
+	return out, diags
+}
+
+// scopeRate checks one scope_rate_limits entry and records it in out. A
+// null or unknown rate is skipped: null leaves the scope on the key's
+// default budget, and unknown follows an error already reported.
+func scopeRate(out map[string]int, a *hcl.Attribute, name string, keyRng hcl.Range, val cty.Value, valRng hcl.Range) hcl.Diagnostics {
+	if !slices.Contains(AuthScopes(), name) {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid scope",
+			Detail:   fmt.Sprintf(`%q is not a scope: the keys of "scope_rate_limits" must be %s.`, name, scopeList()),
+			Subject:  keyRng.Ptr(),
+			Context:  a.Range.Ptr(),
+		}}
+	}
+	n, err := convert.Convert(val, cty.Number)
+	if err != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Incorrect attribute value type",
+			Detail:   fmt.Sprintf(`Inappropriate value for the %q rate in "scope_rate_limits": %s.`, name, err),
+			Subject:  valRng.Ptr(),
+			Context:  a.Range.Ptr(),
+		}}
+	}
+	if !n.IsWhollyKnown() || n.IsNull() {
+		return nil
+	}
+	n, _ = n.Unmark()
+	rate, d := wholeNumber(n, fmt.Sprintf(`The %q rate in "scope_rate_limits"`, name), valRng, 0, 1<<31-1)
+	if d == nil {
+		out[name] = rate
+	}
+	return d
+}
+
+// scopeList names the scopes for a message: "read", "write" or "admin".
+func scopeList() string {
+	var q []string
+	for _, s := range AuthScopes() {
+		q = append(q, strconv.Quote(s))
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
 // checkRemoteAuth refuses to expose an unauthenticated server beyond this

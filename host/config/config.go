@@ -31,6 +31,10 @@ const (
 	AuthAPIKey = "api_key"
 )
 
+// AuthScopes returns the scopes an API key may carry, which are the keys
+// scope_rate_limits accepts.
+func AuthScopes() []string { return []string{"read", "write", "admin"} }
+
 // Config is a loaded configuration. Load always returns a Config whose Files
 // can render the returned diagnostics; the other fields are meaningful only
 // when the diagnostics hold no error.
@@ -81,8 +85,14 @@ type Auth struct {
 	RateLimit int
 	// RateBurst is how many requests may arrive at once above the rate.
 	RateBurst int
-	DeclRange hcl.Range
-	Ranges    map[string]hcl.Range
+	// ScopeRateLimits gives the scopes it names (see AuthScopes) budgets of
+	// their own: requests a minute one API key may make of requests needing
+	// that scope, zero meaning unlimited. Such requests do not count against
+	// RateLimit. A scope's burst is min(RateBurst, its rate). Nil when the
+	// auth block sets none.
+	ScopeRateLimits map[string]int
+	DeclRange       hcl.Range
+	Ranges          map[string]hcl.Range
 }
 
 // PluginDecl is an explicit plugin block.

@@ -39,13 +39,21 @@
 // plugin block says otherwise.
 //
 //	auth {                                 # optional
-//	  mode       = "none"                  # none, or api_key: every request needs an API key
-//	  rate_limit = 600                     # requests a minute per API key; 0 = unlimited
-//	  rate_burst = 60                      # requests allowed at once above the rate (at least 1)
+//	  mode              = "none"           # none, or api_key: every request needs an API key
+//	  rate_limit        = 600              # requests a minute per API key; 0 = unlimited
+//	  rate_burst        = 60               # requests allowed at once above the rate (at least 1)
+//	  scope_rate_limits = { write = 120 }  # per-scope budgets; default: none
 //	}
 //
 // With mode "none" the server must listen on a loopback address unless
 // allow_remote_without_auth is true.
+//
+// scope_rate_limits maps a scope (read, write or admin: the scope a request
+// needs) to requests a minute per API key, a whole number; 0 means requests
+// needing that scope are unlimited. Requests needing a listed scope count
+// against that scope's own budget for the key and not against rate_limit;
+// every other request counts against rate_limit. A scope's burst is
+// min(rate_burst, its rate).
 //
 //	plugin "<name>" {                      # optional, one per plugin name
 //	  path   = "/opt/vire/vire-plugin-s3"  # the binary; default plugin_dir/vire-plugin-<name>

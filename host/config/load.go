@@ -46,10 +46,11 @@ type serverBlock struct {
 }
 
 type authBlock struct {
-	Mode      *hcl.Attribute `hcl:"mode,optional"`
-	RateLimit *hcl.Attribute `hcl:"rate_limit,optional"`
-	RateBurst *hcl.Attribute `hcl:"rate_burst,optional"`
-	DeclRange hcl.Range      `hcl:",def_range"`
+	Mode            *hcl.Attribute `hcl:"mode,optional"`
+	RateLimit       *hcl.Attribute `hcl:"rate_limit,optional"`
+	RateBurst       *hcl.Attribute `hcl:"rate_burst,optional"`
+	ScopeRateLimits *hcl.Attribute `hcl:"scope_rate_limits,optional"`
+	DeclRange       hcl.Range      `hcl:",def_range"`
 }
 
 type componentBlock struct {

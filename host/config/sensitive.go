@@ -3,6 +3,8 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -296,7 +298,18 @@ func (c Config) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "config{dir=%q server{listen=%q log_level=%q log_format=%q shutdown_timeout=%s allow_remote_without_auth=%t}",
 		c.Dir, c.Server.Listen, c.Server.LogLevel, c.Server.LogFormat, c.Server.ShutdownTimeout, c.Server.AllowRemoteWithoutAuth)
-	fmt.Fprintf(&b, " auth{mode=%q rate_limit=%d rate_burst=%d} plugin_dir=%q", c.Auth.Mode, c.Auth.RateLimit, c.Auth.RateBurst, c.PluginDir)
+	fmt.Fprintf(&b, " auth{mode=%q rate_limit=%d rate_burst=%d", c.Auth.Mode, c.Auth.RateLimit, c.Auth.RateBurst)
+	if len(c.Auth.ScopeRateLimits) > 0 {
+		b.WriteString(" scope_rate_limits={")
+		for i, s := range slices.Sorted(maps.Keys(c.Auth.ScopeRateLimits)) {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(&b, "%s=%d", s, c.Auth.ScopeRateLimits[s])
+		}
+		b.WriteString("}")
+	}
+	fmt.Fprintf(&b, "} plugin_dir=%q", c.PluginDir)
 	for _, comp := range c.Components() {
 		b.WriteString(" ")
 		b.WriteString(comp.String())
@@ -324,9 +337,10 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		AllowRemoteWithoutAuth bool   `json:"allow_remote_without_auth"`
 	}
 	type auth struct {
-		Mode      string `json:"mode"`
-		RateLimit int    `json:"rate_limit"`
-		RateBurst int    `json:"rate_burst"`
+		Mode            string         `json:"mode"`
+		RateLimit       int            `json:"rate_limit"`
+		RateBurst       int            `json:"rate_burst"`
+		ScopeRateLimits map[string]int `json:"scope_rate_limits,omitempty"`
 	}
 	type plugin struct {
 		Name   string   `json:"name"`
@@ -343,7 +357,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}{
 		Server: server{c.Server.Listen, c.Server.LogLevel, c.Server.LogFormat,
 			c.Server.ShutdownTimeout.String(), c.Server.AllowRemoteWithoutAuth},
-		Auth:       auth{c.Auth.Mode, c.Auth.RateLimit, c.Auth.RateBurst},
+		Auth:       auth{c.Auth.Mode, c.Auth.RateLimit, c.Auth.RateBurst, c.Auth.ScopeRateLimits},
 		PluginDir:  c.PluginDir,
 		Components: c.Components(),
 	}
