@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/option"
 
+	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/backends/internal/objname"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -162,14 +163,5 @@ func TestFailedResumableUploadStoresNothing(t *testing.T) {
 }
 
 func TestEmptyContentTypeRoundTrips(t *testing.T) {
-	s := open(t, startEmulator(t), nil)
-	if _, err := s.Put(t.Context(), "k", []byte("<html>sniff me</html>"), sdk.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := s.Stat(t.Context(), "k"); err != nil || m.ContentType != "" {
-		t.Fatalf("Stat: type %q, %v", m.ContentType, err)
-	}
-	if _, m, err := s.Get(t.Context(), "k"); err != nil || m.ContentType != "" {
-		t.Fatalf("Get: type %q, %v", m.ContentType, err)
-	}
+	backendtest.EmptyContentTypeRoundTrips(t, open(t, startEmulator(t), nil))
 }

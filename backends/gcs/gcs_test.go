@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
 	"github.com/vire-dev/vire/sdk/plugintest"
@@ -13,33 +14,22 @@ import (
 // emulator is one running fake-gcs-server with one bucket.
 type emulator struct{ host, bucket string }
 
-func startEmulator(t *testing.T) emulator {
+func startEmulator(t testing.TB) emulator {
 	t.Helper()
 	e := emulator{host: testsvc.FakeGCS(t), bucket: testsvc.BucketName()}
 	testsvc.CreateGCSBucket(t, e.host, e.bucket)
 	return e
 }
 
+// config is a store in a fresh namespace (prefix) of the bucket, with
+// extra's attributes on top.
 func (e emulator) config(extra sdk.ConfigValue) sdk.ConfigValue {
-	cfg := sdk.ConfigValue{"bucket": e.bucket, "prefix": "t" + testsvc.RandomToken(6) + "/", "endpoint": "http://" + e.host}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	return cfg
+	return backendtest.With(sdk.ConfigValue{"bucket": e.bucket, "prefix": "t" + testsvc.RandomToken(6) + "/", "endpoint": "http://" + e.host}, extra)
 }
 
-func open(t *testing.T, e emulator, extra sdk.ConfigValue) *Store {
+func open(t testing.TB, e emulator, extra sdk.ConfigValue) *Store {
 	t.Helper()
-	s := New(hclog.NewNullLogger())
-	cfg, err := s.Schema().Complete(e.config(extra))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Configure(t.Context(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return backendtest.Open(t, New(hclog.NewNullLogger()), e.config(extra))
 }
 
 func TestConformance(t *testing.T) {

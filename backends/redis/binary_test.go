@@ -1,46 +1,20 @@
 package redis_test
 
 import (
-	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
-
-	"github.com/vire-dev/vire/host/pluginhost"
-	"github.com/vire-dev/vire/internal/testbuild"
+	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
-	"github.com/vire-dev/vire/sdk/plugintest"
 )
-
-type testLog struct{ t *testing.T }
-
-func (w testLog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // TestBinaryConformance runs the blob suite through the built
 // vire-plugin-redis, the host's plugin loader and gRPC, against redis-server.
 func TestBinaryConformance(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts the plugin binary")
-	}
-	addr := testsvc.Redis(t)
-	bin := testbuild.Binary(t, "./cmd/vire-plugin-redis")
-	plugintest.RunBlobStore(t, plugintest.BlobHarness{Open: func(t *testing.T) sdk.BlobStore {
-		h := pluginhost.New(pluginhost.Options{Logger: hclog.New(&hclog.LoggerOptions{Output: testLog{t}, Level: hclog.Warn})})
-		t.Cleanup(h.Close)
-		p, err := h.Start(t.Context(), pluginhost.Spec{Name: "redis", Path: bin})
-		if err != nil {
-			t.Fatalf("starting vire-plugin-redis: %v", err)
+	backendtest.RunBinaryConformance(t, "redis", func(t *testing.T) func(*testing.T) sdk.ConfigValue {
+		addr := testsvc.Redis(t)
+		return func(*testing.T) sdk.ConfigValue {
+			return sdk.ConfigValue{"url": "redis://" + addr + "/0", "prefix": "t" + testsvc.RandomToken(6) + ":"}
 		}
-		bs, err := p.BlobStore(t.Context(), sdk.ConfigValue{
-			"url": "redis://" + addr + "/0", "prefix": "t" + testsvc.RandomToken(6) + ":",
-		})
-		if err != nil {
-			t.Fatalf("configuring: %v", err)
-		}
-		return bs
-	}})
+	})
 }

@@ -15,28 +15,17 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
 	"github.com/vire-dev/vire/sdk/plugintest"
 )
 
 // open returns a store in a fresh namespace (prefix) of the server at addr.
-func open(t *testing.T, addr string, extra sdk.ConfigValue) *Store {
+func open(t testing.TB, addr string, extra sdk.ConfigValue) *Store {
 	t.Helper()
-	s := New(hclog.NewNullLogger())
 	cfg := sdk.ConfigValue{"url": "redis://" + addr + "/0", "prefix": "t" + testsvc.RandomToken(6) + ":"}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	cfg, err := s.Schema().Complete(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Configure(t.Context(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return backendtest.Open(t, New(hclog.NewNullLogger()), backendtest.With(cfg, extra))
 }
 
 func TestConformance(t *testing.T) {
@@ -374,14 +363,5 @@ func TestSeparateNamespaces(t *testing.T) {
 }
 
 func TestEmptyContentTypeRoundTrips(t *testing.T) {
-	s := open(t, testsvc.Redis(t), nil)
-	if _, err := s.Put(t.Context(), "k", []byte("<html>sniff me</html>"), sdk.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := s.Stat(t.Context(), "k"); err != nil || m.ContentType != "" {
-		t.Fatalf("Stat: type %q, %v", m.ContentType, err)
-	}
-	if _, m, err := s.Get(t.Context(), "k"); err != nil || m.ContentType != "" {
-		t.Fatalf("Get: type %q, %v", m.ContentType, err)
-	}
+	backendtest.EmptyContentTypeRoundTrips(t, open(t, testsvc.Redis(t), nil))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/backends/internal/objname"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -238,16 +239,7 @@ func TestMultipartUploads(t *testing.T) {
 }
 
 func TestEmptyContentTypeRoundTrips(t *testing.T) {
-	s := open(t, startGateway(t), nil)
-	if _, err := s.Put(t.Context(), "k", []byte("<html>sniff me</html>"), sdk.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := s.Stat(t.Context(), "k"); err != nil || m.ContentType != "" {
-		t.Fatalf("Stat: type %q, %v", m.ContentType, err)
-	}
-	if _, m, err := s.Get(t.Context(), "k"); err != nil || m.ContentType != "" {
-		t.Fatalf("Get: type %q, %v", m.ContentType, err)
-	}
+	backendtest.EmptyContentTypeRoundTrips(t, open(t, startGateway(t), nil))
 }
 
 // TestConditionalDeleteLeavesTombstone: the blob is replaced by a tombstone

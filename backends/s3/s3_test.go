@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
 	"github.com/vire-dev/vire/sdk/plugintest"
@@ -15,7 +16,7 @@ type gateway struct {
 	endpoint, accessKey, secretKey, bucket string
 }
 
-func startGateway(t *testing.T) gateway {
+func startGateway(t testing.TB) gateway {
 	t.Helper()
 	g := gateway{bucket: testsvc.BucketName()}
 	g.endpoint, g.accessKey, g.secretKey = testsvc.VersityGW(t)
@@ -23,30 +24,19 @@ func startGateway(t *testing.T) gateway {
 	return g
 }
 
+// config is a store in a fresh namespace (prefix) of the bucket, with
+// extra's attributes on top.
 func (g gateway) config(extra sdk.ConfigValue) sdk.ConfigValue {
-	cfg := sdk.ConfigValue{
+	return backendtest.With(sdk.ConfigValue{
 		"bucket": g.bucket, "prefix": "t" + testsvc.RandomToken(6) + "/",
 		"endpoint": g.endpoint, "use_path_style": true,
 		"access_key_id": g.accessKey, "secret_access_key": g.secretKey,
-	}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	return cfg
+	}, extra)
 }
 
-func open(t *testing.T, g gateway, extra sdk.ConfigValue) *Store {
+func open(t testing.TB, g gateway, extra sdk.ConfigValue) *Store {
 	t.Helper()
-	s := New(hclog.NewNullLogger())
-	cfg, err := s.Schema().Complete(g.config(extra))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Configure(t.Context(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return backendtest.Open(t, New(hclog.NewNullLogger()), g.config(extra))
 }
 
 func TestConformance(t *testing.T) {
