@@ -1,6 +1,6 @@
 // Package tenant is Vire's access layer for the hosted mode: the tenant
-// registry, API keys and how they authenticate a request, per-key rate
-// limits, and each tenant's tamper-evident audit log. The REST and MCP
+// registry, API keys and how they authenticate a request, per-key (and
+// per-scope) rate limits, and each tenant's tamper-evident audit log. The REST and MCP
 // layers call it; it holds the business rules (who may administer whom,
 // what rotation means), so handlers stay thin.
 //
@@ -23,6 +23,14 @@
 // An API key looks like vire_<id>_<secret><checksum> (see ParseKey). The
 // server stores only a SHA-256 hash of the secret and compares it in
 // constant time; the key itself is shown once, when it is created.
+//
+// # Rate limits
+//
+// A Limiter gives each API key a default budget and, for the scopes Limits
+// lists, a budget of its own per key and scope; the scope a request needs
+// picks the budget. LocalLimiter keeps the budgets in the process,
+// SharedLimiter in a store with conditional writes shared by every
+// instance.
 //
 // # Audit
 //

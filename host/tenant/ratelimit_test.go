@@ -18,7 +18,7 @@ import (
 func TestGCRA(t *testing.T) {
 	clk := newClock()
 	// 60 a minute (one a second), three at once.
-	l, err := NewLocalLimiter(Rate{PerMinute: 60, Burst: 3}, clk.Now)
+	l, err := NewLocalLimiter(Limits{Default: Rate{PerMinute: 60, Burst: 3}}, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestGCRA(t *testing.T) {
 		{0, true, 1, 0},
 	} {
 		clk.Add(s.advance)
-		d, err := l.Allow(ctx, "k1")
+		d, err := l.Allow(ctx, "k1", ScopeRead)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,10 +50,10 @@ func TestGCRA(t *testing.T) {
 		}
 	}
 	// Keys have their own budgets.
-	if d, _ := l.Allow(ctx, "k2"); !d.Allowed || d.Remaining != 2 {
+	if d, _ := l.Allow(ctx, "k2", ScopeRead); !d.Allowed || d.Remaining != 2 {
 		t.Fatalf("another key: %+v", d)
 	}
-	if _, err := NewLocalLimiter(Rate{}, nil); err == nil {
+	if _, err := NewLocalLimiter(Limits{}, nil); err == nil {
 		t.Fatal("a zero rate was accepted")
 	}
 }
@@ -101,7 +101,7 @@ func TestSharedLimiterOneBudget(t *testing.T) {
 			rate := Rate{PerMinute: 60, Burst: 10}
 			var limiters []*SharedLimiter
 			for _, b := range []sdk.BlobStore{b1, b2} {
-				l, err := NewSharedLimiter(b, rate, SharedOptions{Now: clk.Now, Logger: log, MaxAttempts: 10_000})
+				l, err := NewSharedLimiter(b, Limits{Default: rate}, SharedOptions{Now: clk.Now, Logger: log, MaxAttempts: 10_000})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -115,7 +115,7 @@ func TestSharedLimiterOneBudget(t *testing.T) {
 					defer wg.Done()
 					l := limiters[g%2]
 					for range 6 {
-						d, err := l.Allow(context.Background(), "key1")
+						d, err := l.Allow(context.Background(), "key1", ScopeRead)
 						if err != nil {
 							t.Error(err)
 							return
@@ -142,10 +142,10 @@ func TestSharedLimiterOneBudget(t *testing.T) {
 			}
 			// One second refills one request, for either instance.
 			clk.Add(time.Second)
-			if d, _ := limiters[1].Allow(context.Background(), "key1"); !d.Allowed {
+			if d, _ := limiters[1].Allow(context.Background(), "key1", ScopeRead); !d.Allowed {
 				t.Fatalf("after a second: %+v", d)
 			}
-			if d, _ := limiters[0].Allow(context.Background(), "key1"); d.Allowed {
+			if d, _ := limiters[0].Allow(context.Background(), "key1", ScopeRead); d.Allowed {
 				t.Fatalf("the refill was spent twice: %+v", d)
 			}
 		})
@@ -157,14 +157,14 @@ func TestSharedLimiterOneBudget(t *testing.T) {
 func TestSharedLimiterFallsBack(t *testing.T) {
 	b := openFile(t, t.TempDir())
 	clk := newClock()
-	l, err := NewSharedLimiter(b, Rate{PerMinute: 60, Burst: 2}, SharedOptions{Now: clk.Now})
+	l, err := NewSharedLimiter(b, Limits{Default: Rate{PerMinute: 60, Burst: 2}}, SharedOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
 	var got []bool
 	for range 3 {
-		d, err := l.Allow(context.Background(), "k")
+		d, err := l.Allow(context.Background(), "k", ScopeRead)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,21 +188,21 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 
 func BenchmarkSharedLimiterFile(b *testing.B) {
 	s := openFile(b, b.TempDir())
-	l, err := NewSharedLimiter(s, Rate{PerMinute: 1 << 30, Burst: 1 << 20}, SharedOptions{})
+	l, err := NewSharedLimiter(s, Limits{Default: Rate{PerMinute: 1 << 30, Burst: 1 << 20}}, SharedOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := l.Allow(context.Background(), "k"); err != nil {
+		if _, err := l.Allow(context.Background(), "k", ScopeRead); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkLocalLimiter(b *testing.B) {
-	l, _ := NewLocalLimiter(Rate{PerMinute: 1 << 30, Burst: 1 << 20}, nil)
+	l, _ := NewLocalLimiter(Limits{Default: Rate{PerMinute: 1 << 30, Burst: 1 << 20}}, nil)
 	for b.Loop() {
-		l.Allow(context.Background(), "k")
+		l.Allow(context.Background(), "k", ScopeRead)
 	}
 }
 
@@ -217,12 +217,12 @@ func BenchmarkSharedLimiterRedis(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	l, err := NewSharedLimiter(s, Rate{PerMinute: 1 << 30, Burst: 1 << 20}, SharedOptions{})
+	l, err := NewSharedLimiter(s, Limits{Default: Rate{PerMinute: 1 << 30, Burst: 1 << 20}}, SharedOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := l.Allow(context.Background(), "k"); err != nil {
+		if _, err := l.Allow(context.Background(), "k", ScopeRead); err != nil {
 			b.Fatal(err)
 		}
 	}
