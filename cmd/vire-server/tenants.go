@@ -75,19 +75,33 @@ func accessLayer(srv *http.Server, a *app.App, log hclog.Logger) (func(), error)
 // rateLimiter returns the per-key limiter the auth block asks for: shared
 // through the cache when one with conditional writes is configured (several
 // instances then enforce one budget), in-process otherwise, none when
-// rate_limit is 0.
+// rate_limit and every scope_rate_limits entry are 0.
 func rateLimiter(a *app.App, log hclog.Logger) (tenant.Limiter, error) {
-	rate := tenant.Rate{PerMinute: a.Config.Auth.RateLimit, Burst: a.Config.Auth.RateBurst}
-	if rate.Unlimited() {
+	limits := rateLimits(a.Config.Auth)
+	if limits.Unlimited() {
 		return nil, nil
 	}
 	if a.Cache != nil && a.Cache.Capabilities().ConditionalWrite {
-		return tenant.NewSharedLimiter(a.Cache, rate, tenant.SharedOptions{Logger: log})
+		return tenant.NewSharedLimiter(a.Cache, limits, tenant.SharedOptions{Logger: log})
 	}
 	if a.Cache != nil {
 		log.Warn("the cache has no conditional writes: rate limits are kept per instance")
 	}
-	return tenant.NewLocalLimiter(rate, nil)
+	return tenant.NewLocalLimiter(limits, nil)
+}
+
+// rateLimits reads the budgets of the auth block: rate_limit and
+// rate_burst for the default, and each scope_rate_limits entry with the
+// burst capped at its own rate.
+func rateLimits(auth config.Auth) tenant.Limits {
+	l := tenant.Limits{Default: tenant.Rate{PerMinute: auth.RateLimit, Burst: auth.RateBurst}}
+	if len(auth.ScopeRateLimits) > 0 {
+		l.Scopes = map[tenant.Scope]tenant.Rate{}
+		for scope, perMinute := range auth.ScopeRateLimits {
+			l.Scopes[tenant.Scope(scope)] = tenant.ScopeRate(perMinute, auth.RateBurst)
+		}
+	}
+	return l
 }
 
 const tenantsUsage = `Usage: vire-server tenants <command> [-config FILE] [-var NAME=VALUE]... [flags] [ID]

@@ -81,7 +81,9 @@ type accessConfig struct {
 	dir      string // storage directory; a fresh one when empty
 	personal bool
 	rate     tenant.Rate
-	shared   bool // share rate budgets through the storage backend
+	// scopes gives scopes budgets of their own beside rate.
+	scopes map[tenant.Scope]tenant.Rate
+	shared bool // share rate budgets through the storage backend
 }
 
 func fileBackend(t testing.TB, dir string) sdk.BlobStore {
@@ -136,11 +138,11 @@ func newAccessEnv(t testing.TB, c accessConfig) *accessEnv {
 		o.Auth = e.svc
 		MountAdmin(r, e.svc, log)
 	}
-	if !c.rate.Unlimited() {
+	if limits := (tenant.Limits{Default: c.rate, Scopes: c.scopes}); !limits.Unlimited() {
 		if c.shared {
-			o.Limiter, err = tenant.NewSharedLimiter(e.backend, c.rate, tenant.SharedOptions{Logger: log})
+			o.Limiter, err = tenant.NewSharedLimiter(e.backend, limits, tenant.SharedOptions{Logger: log})
 		} else {
-			o.Limiter, err = tenant.NewLocalLimiter(c.rate, nil)
+			o.Limiter, err = tenant.NewLocalLimiter(limits, nil)
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -47,7 +47,9 @@ type AccessOptions struct {
 	PersonalTenant string
 	// Auth authenticates bearer tokens; required unless Personal.
 	Auth Authenticator
-	// Limiter, when set, limits each API key's request rate.
+	// Limiter, when set, limits each API key's request rate; each request
+	// counts against the budget of the scope it needs (see RequiredScope
+	// and Scopes).
 	Limiter tenant.Limiter
 	// Audit, when set, records every authenticated request.
 	Audit *tenant.AuditLog
@@ -289,7 +291,7 @@ func (a *access) authorize(w http.ResponseWriter, r *http.Request, p tenant.Prin
 		return
 	}
 	if a.o.Limiter != nil && p.KeyID != "" {
-		d, err := a.o.Limiter.Allow(r.Context(), p.KeyID)
+		d, err := a.o.Limiter.Allow(r.Context(), p.KeyID, need)
 		switch {
 		case err != nil:
 			a.log.Warn("rate limit not checked", "key_id", p.KeyID, "error", err)
@@ -298,14 +300,23 @@ func (a *access) authorize(w http.ResponseWriter, r *http.Request, p tenant.Prin
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
 			w.Header().Set("X-RateLimit-Remaining", "0")
-			WriteError(w, http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("this API key made too many requests; retry in %d s", secs), map[string]any{"retry_after_seconds": secs, "limit_per_minute": d.Limit})
+			WriteError(w, http.StatusTooManyRequests, "rate_limited", limitedMessage(d, secs), map[string]any{"retry_after_seconds": secs, "limit_per_minute": d.Limit})
 			return
-		default:
+		case d.Limit > 0: // an unlimited budget has nothing to report
 			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
 			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
 		}
 	}
 	next.ServeHTTP(w, r)
+}
+
+// limitedMessage words a 429: a scope with a budget of its own is named,
+// so the client knows that other requests may still go ahead.
+func limitedMessage(d tenant.Decision, secs int) string {
+	if d.Scope != "" {
+		return fmt.Sprintf("%s requests on this API key are limited to %d a minute; retry in %d s", d.Scope, d.Limit, secs)
+	}
+	return fmt.Sprintf("this API key made too many requests; retry in %d s", secs)
 }
 
 // statusRecorder notes the status a handler answered with.
