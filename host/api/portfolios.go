@@ -48,49 +48,33 @@ func registerPortfolioRoutes(api *mux.Router, o Options) {
 	}
 
 	st := h.svc.Strategies
-	route("/strategy", get, h.getStrategy)
-	route("/strategy", put, h.putStrategy)
+	route("/strategy", get, getDoc(st.Get, strategyMeta))
+	route("/strategy", put, withBody(nil, h.putStrategy))
 	route("/strategy", del, deleteDoc(st.Delete))
-	h.historyRoutes(route, "/strategy", st.History,
-		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
-			return st.Version(ctx, c, p, v)
-		},
-		func(ctx context.Context, c documents.Caller, p string, v int, o documents.WriteOpts) (any, documents.Meta, error) {
-			d, err := st.Restore(ctx, c, p, v, o)
-			return d, d.Meta, err
-		})
+	historyRoutes(route, "/strategy", st, strategyMeta)
 
 	pl := h.svc.Plans
-	route("/plan", get, h.getPlan)
+	route("/plan", get, getDoc(pl.Get, planMeta))
 	route("/plan", del, deleteDoc(pl.Delete))
-	route("/plan/items", post, h.addPlanItem)
-	route("/plan/items/{id}", get, h.getPlanItem)
-	route("/plan/items/{id}", patch, h.patchPlanItem)
-	route("/plan/items/{id}", del, h.deletePlanItem)
-	h.historyRoutes(route, "/plan", pl.History,
-		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
-			return pl.Version(ctx, c, p, v)
-		},
-		func(ctx context.Context, c documents.Caller, p string, v int, o documents.WriteOpts) (any, documents.Meta, error) {
-			d, err := pl.Restore(ctx, c, p, v, o)
-			return d, d.Meta, err
-		})
+	route("/plan/items", post, withBody(documents.PlanItemReadOnly, h.addPlanItem))
+	route("/plan/items/{id}", get, getItem("id", pl.GetItem))
+	route("/plan/items/{id}", patch, withBody(documents.PlanItemReadOnly, h.patchPlanItem))
+	route("/plan/items/{id}", del, deleteItem("id", pl.DeleteItem))
+	historyRoutes(route, "/plan", pl, planMeta)
 
 	wl := h.svc.Watchlists
-	route("/watchlist", get, h.getWatchlist)
+	route("/watchlist", get, getDoc(wl.Get, watchlistMeta))
 	route("/watchlist", del, deleteDoc(wl.Delete))
-	route("/watchlist/items/{ticker}", get, h.getWatchItem)
-	route("/watchlist/items/{ticker}", put, h.putWatchItem)
-	route("/watchlist/items/{ticker}", del, h.deleteWatchItem)
-	h.historyRoutes(route, "/watchlist", wl.History,
-		func(ctx context.Context, c documents.Caller, p string, v int) (any, error) {
-			return wl.Version(ctx, c, p, v)
-		},
-		func(ctx context.Context, c documents.Caller, p string, v int, o documents.WriteOpts) (any, documents.Meta, error) {
-			d, err := wl.Restore(ctx, c, p, v, o)
-			return d, d.Meta, err
-		})
+	route("/watchlist/items/{ticker}", get, getItem("ticker", wl.GetItem))
+	route("/watchlist/items/{ticker}", put, withBody(documents.WatchItemReadOnly, h.putWatchItem))
+	route("/watchlist/items/{ticker}", del, deleteItem("ticker", wl.DeleteItem))
+	historyRoutes(route, "/watchlist", wl, watchlistMeta)
 }
+
+// The documents embed their Meta; generic handlers reach it through these.
+func strategyMeta(d documents.StrategyDoc) documents.Meta   { return d.Meta }
+func planMeta(d documents.PlanDoc) documents.Meta           { return d.Meta }
+func watchlistMeta(d documents.WatchlistDoc) documents.Meta { return d.Meta }
 
 // handlerFunc serves one request for an authenticated caller; a returned
 // error becomes the error response.
@@ -298,36 +282,6 @@ func itemURL(r *http.Request, kind, id string) string {
 	return "/api/portfolios/" + url.PathEscape(name(r)) + "/" + kind + "/items/" + url.PathEscape(id)
 }
 
-// getStrategy: GET /api/portfolios/{name}/strategy.
-func (h *portfolios) getStrategy(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	d, err := h.svc.Strategies.Get(r.Context(), c, name(r))
-	if err != nil {
-		return err
-	}
-	setETag(w, d.Meta)
-	WriteJSON(w, http.StatusOK, d)
-	return nil
-}
-
-// putStrategy: PUT /api/portfolios/{name}/strategy, a merge patch.
-func (h *portfolios) putStrategy(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	o, err := writeOpts(r)
-	if err != nil {
-		return err
-	}
-	var p documents.StrategyPatch
-	if err := decodeBody(w, r, &p, nil); err != nil {
-		return err
-	}
-	d, created, err := h.svc.Strategies.Update(r.Context(), c, name(r), p, o)
-	if err != nil {
-		return err
-	}
-	setETag(w, d.Meta)
-	WriteJSON(w, statusFor(created), d)
-	return nil
-}
-
 func statusFor(created bool) int {
 	if created {
 		return http.StatusCreated
@@ -335,16 +289,63 @@ func statusFor(created bool) int {
 	return http.StatusOK
 }
 
-type deleteFunc func(ctx context.Context, c documents.Caller, portfolio string, o documents.WriteOpts) (documents.Meta, error)
+// respond writes v as JSON with status and the ETag of the version m.
+func respond(w http.ResponseWriter, m documents.Meta, status int, v any) error {
+	setETag(w, m)
+	WriteJSON(w, status, v)
+	return nil
+}
 
-// deleteDoc: DELETE of a whole document; 204 with the deletion version's ETag.
-func deleteDoc(del deleteFunc) handlerFunc {
+// getDoc: GET of a whole document, with its ETag.
+func getDoc[D any](get func(ctx context.Context, c documents.Caller, portfolio string) (D, error), meta func(D) documents.Meta) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+		d, err := get(r.Context(), c, name(r))
+		if err != nil {
+			return err
+		}
+		return respond(w, meta(d), http.StatusOK, d)
+	}
+}
+
+// getItem: GET of one item, named by the path variable key, with its
+// document's ETag.
+func getItem[T any](key string, get func(ctx context.Context, c documents.Caller, portfolio, id string) (T, documents.Meta, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+		it, m, err := get(r.Context(), c, name(r), mux.Vars(r)[key])
+		if err != nil {
+			return err
+		}
+		return respond(w, m, http.StatusOK, it)
+	}
+}
+
+// writeFunc serves a write once its preconditions and body p are read.
+type writeFunc[P any] func(w http.ResponseWriter, r *http.Request, c documents.Caller, p P, o documents.WriteOpts) error
+
+// withBody reads If-Match/If-None-Match, then the JSON body (readOnly as
+// for decodeBody), before fn runs; either failing answers first.
+func withBody[P any](readOnly []string, fn writeFunc[P]) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
 		o, err := writeOpts(r)
 		if err != nil {
 			return err
 		}
-		m, err := del(r.Context(), c, name(r), o)
+		var p P
+		if err := decodeBody(w, r, &p, readOnly); err != nil {
+			return err
+		}
+		return fn(w, r, c, p, o)
+	}
+}
+
+// deleted answers a DELETE: 204 with the deletion version's ETag.
+func deleted(del func(r *http.Request, c documents.Caller, o documents.WriteOpts) (documents.Meta, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
+		o, err := writeOpts(r)
+		if err != nil {
+			return err
+		}
+		m, err := del(r, c, o)
 		if err != nil {
 			return err
 		}
@@ -354,17 +355,33 @@ func deleteDoc(del deleteFunc) handlerFunc {
 	}
 }
 
-type (
-	historyFunc func(ctx context.Context, c documents.Caller, portfolio string) (documents.History, error)
-	versionFunc func(ctx context.Context, c documents.Caller, portfolio string, v int) (any, error)
-	restoreFunc func(ctx context.Context, c documents.Caller, portfolio string, v int, o documents.WriteOpts) (any, documents.Meta, error)
-)
+// deleteDoc: DELETE of a whole document.
+func deleteDoc(del func(ctx context.Context, c documents.Caller, portfolio string, o documents.WriteOpts) (documents.Meta, error)) handlerFunc {
+	return deleted(func(r *http.Request, c documents.Caller, o documents.WriteOpts) (documents.Meta, error) {
+		return del(r.Context(), c, name(r), o)
+	})
+}
+
+// deleteItem: DELETE of one item, named by the path variable key.
+func deleteItem(key string, del func(ctx context.Context, c documents.Caller, portfolio, id string, o documents.WriteOpts) (documents.Meta, error)) handlerFunc {
+	return deleted(func(r *http.Request, c documents.Caller, o documents.WriteOpts) (documents.Meta, error) {
+		return del(r.Context(), c, name(r), mux.Vars(r)[key], o)
+	})
+}
+
+// versioned is what a document service offers for its history; D is the
+// document, V one retained version.
+type versioned[D, V any] interface {
+	History(ctx context.Context, c documents.Caller, portfolio string) (documents.History, error)
+	Version(ctx context.Context, c documents.Caller, portfolio string, version int) (V, error)
+	Restore(ctx context.Context, c documents.Caller, portfolio string, version int, o documents.WriteOpts) (D, error)
+}
 
 // historyRoutes adds <doc>/history, <doc>/history/{version} and
 // <doc>/restore.
-func (h *portfolios) historyRoutes(route func(path, method string, fn handlerFunc), doc string, hist historyFunc, ver versionFunc, restore restoreFunc) {
+func historyRoutes[D, V any](route func(path, method string, fn handlerFunc), doc string, s versioned[D, V], meta func(D) documents.Meta) {
 	route(doc+"/history", http.MethodGet, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-		out, err := hist(r.Context(), c, name(r))
+		out, err := s.History(r.Context(), c, name(r))
 		if err != nil {
 			return err
 		}
@@ -376,165 +393,65 @@ func (h *portfolios) historyRoutes(route func(path, method string, fn handlerFun
 		if err != nil || v < 1 {
 			return fieldError("version", "want a version number from the history (1 or more)")
 		}
-		out, err := ver(r.Context(), c, name(r), v)
+		out, err := s.Version(r.Context(), c, name(r), v)
 		if err != nil {
 			return err
 		}
 		WriteJSON(w, http.StatusOK, out)
 		return nil
 	})
-	route(doc+"/restore", http.MethodPost, func(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-		o, err := writeOpts(r)
-		if err != nil {
-			return err
-		}
-		var body struct {
-			Version *int `json:"version"`
-		}
-		if err := decodeBody(w, r, &body, nil); err != nil {
-			return err
-		}
+	type restoreBody struct {
+		Version *int `json:"version"`
+	}
+	route(doc+"/restore", http.MethodPost, withBody(nil, func(w http.ResponseWriter, r *http.Request, c documents.Caller, body restoreBody, o documents.WriteOpts) error {
 		if body.Version == nil {
 			return fieldError("version", "required: the version number to bring back")
 		}
-		out, m, err := restore(r.Context(), c, name(r), *body.Version, o)
+		d, err := s.Restore(r.Context(), c, name(r), *body.Version, o)
 		if err != nil {
 			return err
 		}
-		setETag(w, m)
-		WriteJSON(w, http.StatusOK, out)
-		return nil
-	})
+		return respond(w, meta(d), http.StatusOK, d)
+	}))
 }
 
-// getPlan: GET /api/portfolios/{name}/plan.
-func (h *portfolios) getPlan(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	d, err := h.svc.Plans.Get(r.Context(), c, name(r))
+// putStrategy: PUT /api/portfolios/{name}/strategy, a merge patch.
+func (h *portfolios) putStrategy(w http.ResponseWriter, r *http.Request, c documents.Caller, p documents.StrategyPatch, o documents.WriteOpts) error {
+	d, created, err := h.svc.Strategies.Update(r.Context(), c, name(r), p, o)
 	if err != nil {
 		return err
 	}
-	setETag(w, d.Meta)
-	WriteJSON(w, http.StatusOK, d)
-	return nil
+	return respond(w, d.Meta, statusFor(created), d)
 }
 
 // addPlanItem: POST /api/portfolios/{name}/plan/items; 201 with Location.
-func (h *portfolios) addPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	o, err := writeOpts(r)
-	if err != nil {
-		return err
-	}
-	var p documents.PlanItemPatch
-	if err := decodeBody(w, r, &p, documents.PlanItemReadOnly); err != nil {
-		return err
-	}
+func (h *portfolios) addPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller, p documents.PlanItemPatch, o documents.WriteOpts) error {
 	it, m, err := h.svc.Plans.AddItem(r.Context(), c, name(r), p, o)
 	if err != nil {
 		return err
 	}
-	setETag(w, m)
 	w.Header().Set("Location", itemURL(r, "plan", it.ID))
-	WriteJSON(w, http.StatusCreated, it)
-	return nil
-}
-
-func (h *portfolios) getPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	it, m, err := h.svc.Plans.GetItem(r.Context(), c, name(r), mux.Vars(r)["id"])
-	if err != nil {
-		return err
-	}
-	setETag(w, m)
-	WriteJSON(w, http.StatusOK, it)
-	return nil
+	return respond(w, m, http.StatusCreated, it)
 }
 
 // patchPlanItem: PATCH /api/portfolios/{name}/plan/items/{id}, a merge patch.
-func (h *portfolios) patchPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	o, err := writeOpts(r)
-	if err != nil {
-		return err
-	}
-	var p documents.PlanItemPatch
-	if err := decodeBody(w, r, &p, documents.PlanItemReadOnly); err != nil {
-		return err
-	}
+func (h *portfolios) patchPlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller, p documents.PlanItemPatch, o documents.WriteOpts) error {
 	it, m, err := h.svc.Plans.UpdateItem(r.Context(), c, name(r), mux.Vars(r)["id"], p, o)
 	if err != nil {
 		return err
 	}
-	setETag(w, m)
-	WriteJSON(w, http.StatusOK, it)
-	return nil
-}
-
-func (h *portfolios) deletePlanItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	o, err := writeOpts(r)
-	if err != nil {
-		return err
-	}
-	m, err := h.svc.Plans.DeleteItem(r.Context(), c, name(r), mux.Vars(r)["id"], o)
-	if err != nil {
-		return err
-	}
-	setETag(w, m)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// getWatchlist: GET /api/portfolios/{name}/watchlist.
-func (h *portfolios) getWatchlist(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	d, err := h.svc.Watchlists.Get(r.Context(), c, name(r))
-	if err != nil {
-		return err
-	}
-	setETag(w, d.Meta)
-	WriteJSON(w, http.StatusOK, d)
-	return nil
-}
-
-func (h *portfolios) getWatchItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	it, m, err := h.svc.Watchlists.GetItem(r.Context(), c, name(r), mux.Vars(r)["ticker"])
-	if err != nil {
-		return err
-	}
-	setETag(w, m)
-	WriteJSON(w, http.StatusOK, it)
-	return nil
+	return respond(w, m, http.StatusOK, it)
 }
 
 // putWatchItem: PUT /api/portfolios/{name}/watchlist/items/{ticker}, a
 // merge patch that creates the item when missing (201).
-func (h *portfolios) putWatchItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	o, err := writeOpts(r)
-	if err != nil {
-		return err
-	}
-	var p documents.WatchItemPatch
-	if err := decodeBody(w, r, &p, documents.WatchItemReadOnly); err != nil {
-		return err
-	}
+func (h *portfolios) putWatchItem(w http.ResponseWriter, r *http.Request, c documents.Caller, p documents.WatchItemPatch, o documents.WriteOpts) error {
 	it, m, created, err := h.svc.Watchlists.PutItem(r.Context(), c, name(r), mux.Vars(r)["ticker"], p, o)
 	if err != nil {
 		return err
 	}
-	setETag(w, m)
 	if created {
 		w.Header().Set("Location", itemURL(r, "watchlist", it.Ticker))
 	}
-	WriteJSON(w, statusFor(created), it)
-	return nil
-}
-
-func (h *portfolios) deleteWatchItem(w http.ResponseWriter, r *http.Request, c documents.Caller) error {
-	o, err := writeOpts(r)
-	if err != nil {
-		return err
-	}
-	m, err := h.svc.Watchlists.DeleteItem(r.Context(), c, name(r), mux.Vars(r)["ticker"], o)
-	if err != nil {
-		return err
-	}
-	setETag(w, m)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return respond(w, m, statusFor(created), it)
 }
