@@ -10,6 +10,8 @@ import (
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vire-dev/vire/internal/mcptest"
 )
 
 var serverTools = []string{
@@ -35,18 +37,18 @@ func TestBridgeHosted(t *testing.T) {
 	if !slices.Equal(names, serverTools) {
 		t.Fatalf("tools over stdio:\n got %v\nwant %v", names, serverTools)
 	}
-	okJSON(t, "strategy_update", call(t, c, "strategy_update", map[string]any{"portfolio": "SMSF", "risk_appetite": "balanced", "universe": []string{"AU"}}))
-	out := okJSON(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "SMSF"}))
-	if out["version"] != float64(1) || !strings.Contains(text(call(t, c, "strategy_get", map[string]any{"portfolio": "SMSF"})), `"risk_appetite":"balanced"`) {
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, c, "strategy_update", map[string]any{"portfolio": "SMSF", "risk_appetite": "balanced", "universe": []string{"AU"}}))
+	out := mcptest.OK(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "SMSF"}))
+	if out["version"] != float64(1) || !strings.Contains(mcptest.Text(mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "SMSF"})), `"risk_appetite":"balanced"`) {
 		t.Fatalf("strategy_get: %v", out)
 	}
-	q := okJSON(t, "market_quote", call(t, c, "market_quote", map[string]any{"tickers": []string{"BHP.AU"}}))
+	q := mcptest.OK(t, "market_quote", mcptest.Call(t, c, "market_quote", map[string]any{"tickers": []string{"BHP.AU"}}))
 	if _, ok := q["quotes"].(map[string]any)["BHP.AU"]; !ok {
 		t.Fatalf("market_quote: %v", q)
 	}
 	// The server's own tool errors come through unchanged.
-	failed(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "SMSF", "name": "x"}), `unknown argument "name"`)
-	failed(t, "plan_get", call(t, c, "plan_get", map[string]any{"portfolio": "SMSF"}), "has no plan yet; add its first item with plan_add_item")
+	mcptest.Failed(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "SMSF", "name": "x"}), `unknown argument "name"`)
+	mcptest.Failed(t, "plan_get", mcptest.Call(t, c, "plan_get", map[string]any{"portfolio": "SMSF"}), "has no plan yet; add its first item with plan_add_item")
 
 	ctx := context.Background()
 	rr := mcpgo.ReadResourceRequest{}
@@ -67,8 +69,8 @@ func TestBridgeHosted(t *testing.T) {
 
 	// A read-only key reads, and the server's scope check reaches the client.
 	roc, _ := stdioClient(t, bridgeEnv(s.url, ro))
-	okJSON(t, "strategy_get", call(t, roc, "strategy_get", map[string]any{"portfolio": "SMSF"}))
-	failed(t, "strategy_update", call(t, roc, "strategy_update", map[string]any{"portfolio": "SMSF", "notes": "x"}), `lacks the "write" scope`)
+	mcptest.OK(t, "strategy_get", mcptest.Call(t, roc, "strategy_get", map[string]any{"portfolio": "SMSF"}))
+	mcptest.Failed(t, "strategy_update", mcptest.Call(t, roc, "strategy_update", map[string]any{"portfolio": "SMSF", "notes": "x"}), `lacks the "write" scope`)
 
 	for _, k := range []string{rw, ro} {
 		if strings.Contains(stderr.String(), k) || strings.Contains(s.logs.String(), k) {
@@ -94,33 +96,33 @@ func TestBridgeRefusals(t *testing.T) {
 		if names := toolNames(t, c); !slices.Equal(names, []string{statusTool}) {
 			t.Fatalf("tools without a key: %v", names)
 		}
-		failed(t, statusTool, call(t, c, statusTool, nil), "needs an API key (401", "set VIRE_API_KEY")
+		mcptest.Failed(t, statusTool, mcptest.Call(t, c, statusTool, nil), "needs an API key (401", "set VIRE_API_KEY")
 	})
 	t.Run("bad key", func(t *testing.T) {
 		c, stderr := stdioClient(t, bridgeEnv(s.url, "vire_AAAAAAAAAAAA_notarealkey"))
-		failed(t, statusTool, call(t, c, statusTool, nil), "refused the API key in VIRE_API_KEY (401", "set VIRE_API_KEY")
+		mcptest.Failed(t, statusTool, mcptest.Call(t, c, statusTool, nil), "refused the API key in VIRE_API_KEY (401", "set VIRE_API_KEY")
 		if strings.Contains(stderr.String(), "notarealkey") {
 			t.Fatal("the key appeared in vire-mcp's log")
 		}
 	})
 	t.Run("revoked while connected", func(t *testing.T) {
 		c, _ := stdioClient(t, bridgeEnv(s.url, doomed))
-		okJSON(t, "strategy_update", call(t, c, "strategy_update", map[string]any{"portfolio": "P", "notes": "before"}))
+		mcptest.OK(t, "strategy_update", mcptest.Call(t, c, "strategy_update", map[string]any{"portfolio": "P", "notes": "before"}))
 		id := strings.Split(doomed, "_")[1]
 		s.cli("apikeys", "revoke", "-tenant", "acme", id)
-		failed(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "P"}),
+		mcptest.Failed(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "P"}),
 			"refused the API key in VIRE_API_KEY (401", "revoked")
 	})
 	t.Run("suspended tenant", func(t *testing.T) {
 		c, _ := stdioClient(t, bridgeEnv(s.url, other))
-		failed(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "P"}), "has no strategy yet")
+		mcptest.Failed(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "P"}), "has no strategy yet")
 		s.cli("tenants", "suspend", "other")
-		failed(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "P"}), "(403 tenant_suspended)", "ask the operator")
+		mcptest.Failed(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "P"}), "(403 tenant_suspended)", "ask the operator")
 	})
 
 	// The good key still works after all that.
 	c, _ := stdioClient(t, bridgeEnv(s.url, good))
-	okJSON(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "P"}))
+	mcptest.OK(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "P"}))
 }
 
 // TestBridgeRateLimited: a 429 becomes "wait N seconds".
@@ -131,8 +133,8 @@ func TestBridgeRateLimited(t *testing.T) {
 	c, _ := stdioClient(t, bridgeEnv(s.url, key))
 	var last string
 	for i := 0; i < 20; i++ {
-		r := call(t, c, "strategy_get", map[string]any{"portfolio": "P"})
-		last = text(r)
+		r := mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "P"})
+		last = mcptest.Text(r)
 		if strings.Contains(last, "(429)") {
 			break
 		}
@@ -158,11 +160,11 @@ func TestBridgeConnectsLater(t *testing.T) {
 			changed <- struct{}{}
 		}
 	})
-	failed(t, statusTool, call(t, c, statusTool, nil), "cannot reach the Vire server at "+s.url+"/mcp", "start vire-server", "VIRE_URL")
+	mcptest.Failed(t, statusTool, mcptest.Call(t, c, statusTool, nil), "cannot reach the Vire server at "+s.url+"/mcp", "start vire-server", "VIRE_URL")
 	s.start()
-	r := call(t, c, statusTool, nil)
-	if r.IsError || !strings.Contains(text(r), "Connected to Vire") {
-		t.Fatalf("%s after the server started: %s", statusTool, text(r))
+	r := mcptest.Call(t, c, statusTool, nil)
+	if r.IsError || !strings.Contains(mcptest.Text(r), "Connected to Vire") {
+		t.Fatalf("%s after the server started: %s", statusTool, mcptest.Text(r))
 	}
 	select {
 	case <-changed:
@@ -175,7 +177,7 @@ func TestBridgeConnectsLater(t *testing.T) {
 		t.Fatalf("tools after connecting: %v", names)
 	}
 	// A personal server needs no key.
-	out := okJSON(t, "watchlist_upsert", call(t, c, "watchlist_upsert", map[string]any{"portfolio": "Mine", "ticker": "VAS.AU", "verdict": "accumulate"}))
+	out := mcptest.OK(t, "watchlist_upsert", mcptest.Call(t, c, "watchlist_upsert", map[string]any{"portfolio": "Mine", "ticker": "VAS.AU", "verdict": "accumulate"}))
 	if b, _ := json.Marshal(out); !strings.Contains(string(b), `"created":true`) {
 		t.Fatalf("watchlist_upsert: %s", b)
 	}

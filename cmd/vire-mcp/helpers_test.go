@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/internal/testbuild"
 )
 
@@ -39,7 +38,7 @@ type vireServer struct {
 	master string
 	cmd    *exec.Cmd
 	exited chan error
-	logs   *syncBuffer
+	logs   *servertest.SyncBuffer
 }
 
 type serverConfig struct {
@@ -48,24 +47,6 @@ type serverConfig struct {
 	rate, burst int
 	// port, when set, is the port to listen on.
 	port int
-}
-
-// syncBuffer collects output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freePort(t testing.TB) int {
@@ -81,7 +62,7 @@ func freePort(t testing.TB) int {
 // newServer writes the configuration; start runs it.
 func newServer(t testing.TB, c serverConfig) *vireServer {
 	t.Helper()
-	s := &vireServer{t: t, bin: testbuild.Binary(t, "./cmd/vire-server"), dir: t.TempDir(), port: c.port, logs: &syncBuffer{}}
+	s := &vireServer{t: t, bin: testbuild.Binary(t, "./cmd/vire-server"), dir: t.TempDir(), port: c.port, logs: &servertest.SyncBuffer{}}
 	if s.port == 0 {
 		s.port = freePort(t)
 	}
@@ -191,10 +172,10 @@ func bridgeEnv(url, key string) []string {
 // stdioClient starts the built vire-mcp with mcp-go's stdio client and
 // initializes it, in the newest protocol unless version pins one; stderr
 // collects vire-mcp's log.
-func stdioClient(t testing.TB, env []string, version ...string) (*client.Client, *syncBuffer) {
+func stdioClient(t testing.TB, env []string, version ...string) (*client.Client, *servertest.SyncBuffer) {
 	t.Helper()
 	bin := testbuild.Binary(t, "./cmd/vire-mcp")
-	stderr := &syncBuffer{}
+	stderr := &servertest.SyncBuffer{}
 	tr := transport.NewStdioWithOptions(bin, env, nil, transport.WithCommandStderrWriter(stderr))
 	var opts []client.ClientOption
 	if len(version) > 0 {
@@ -226,53 +207,4 @@ func toolNames(t testing.TB, c *client.Client) []string {
 		names = append(names, tl.Name)
 	}
 	return names
-}
-
-func call(t testing.TB, c *client.Client, name string, args map[string]any) *mcpgo.CallToolResult {
-	t.Helper()
-	req := mcpgo.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := c.CallTool(ctx, req)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return res
-}
-
-func text(r *mcpgo.CallToolResult) string {
-	var parts []string
-	for _, c := range r.Content {
-		if tc, ok := mcpgo.AsTextContent(c); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
-func okJSON(t testing.TB, name string, r *mcpgo.CallToolResult) map[string]any {
-	t.Helper()
-	if r.IsError {
-		t.Fatalf("%s failed: %s", name, text(r))
-	}
-	var out map[string]any
-	if err := json.Unmarshal([]byte(text(r)), &out); err != nil {
-		t.Fatalf("%s: %v\n%s", name, err, text(r))
-	}
-	return out
-}
-
-func failed(t testing.TB, name string, r *mcpgo.CallToolResult, parts ...string) string {
-	t.Helper()
-	if !r.IsError {
-		t.Fatalf("%s succeeded, want a tool error: %s", name, text(r))
-	}
-	for _, p := range parts {
-		if !strings.Contains(text(r), p) {
-			t.Fatalf("%s: error %q lacks %q", name, text(r), p)
-		}
-	}
-	return text(r)
 }

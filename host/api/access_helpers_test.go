@@ -8,16 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/vire-dev/vire/backends/file"
 	"github.com/vire-dev/vire/host/pluginhost"
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -27,42 +26,6 @@ type noPlugins struct{}
 func (noPlugins) Ready(context.Context) error   { return nil }
 func (noPlugins) Statuses() []pluginhost.Status { return nil }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// testClock is a settable time source for the tenant service.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // accessEnv is one server instance: the real router with the access layer
 // over a real file-backed store, served over HTTP.
 type accessEnv struct {
@@ -71,8 +34,8 @@ type accessEnv struct {
 	store   *store.Store
 	svc     *tenant.Service
 	audit   *tenant.AuditLog
-	clock   *testClock
-	logs    *syncBuffer
+	clock   *servertest.Clock
+	logs    *servertest.SyncBuffer
 	// operator is an operator admin key.
 	operator string
 }
@@ -86,24 +49,14 @@ type accessConfig struct {
 	shared bool // share rate budgets through the storage backend
 }
 
-func fileBackend(t testing.TB, dir string) sdk.BlobStore {
-	t.Helper()
-	b := file.New(nil)
-	if err := sdk.Configure(context.Background(), b, sdk.ConfigValue{"root": dir, "fsync": false, "versions": 0}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 func newAccessEnv(t testing.TB, c accessConfig) *accessEnv {
 	t.Helper()
 	if c.dir == "" {
 		c.dir = t.TempDir()
 	}
-	e := &accessEnv{logs: &syncBuffer{}, clock: &testClock{t: time.Now().UTC()}}
+	e := &accessEnv{logs: &servertest.SyncBuffer{}, clock: servertest.NewClock(time.Now().UTC())}
 	log := hclog.New(&hclog.LoggerOptions{Output: e.logs, Level: hclog.Trace})
-	e.backend = fileBackend(t, c.dir)
+	e.backend = servertest.FileBackend(t, c.dir)
 	st, err := store.New(store.Options{Backend: e.backend, Layout: store.Layout{Personal: c.personal}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -226,29 +179,4 @@ func (e *accessEnv) newTenantKey(t testing.TB, id string, scopes ...tenant.Scope
 		t.Fatal(err)
 	}
 	return k
-}
-
-// allStored returns every blob of a backend, key → bytes.
-func allStored(t testing.TB, b sdk.BlobStore) map[string][]byte {
-	t.Helper()
-	ctx := context.Background()
-	out := map[string][]byte{}
-	cursor := ""
-	for {
-		p, err := b.List(ctx, sdk.ListOptions{Cursor: cursor})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range p.Items {
-			data, _, err := b.Get(ctx, it.Key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[it.Key] = data
-		}
-		if p.NextCursor == "" {
-			return out
-		}
-		cursor = p.NextCursor
-	}
 }

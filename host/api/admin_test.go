@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vire-dev/vire/host/tenant"
+	"github.com/vire-dev/vire/internal/servertest"
 )
 
 // TestAdminAPI walks the administration endpoints as the operator and as a
@@ -94,7 +95,7 @@ func TestAdminAPI(t *testing.T) {
 	}
 	must(e.call(t, "GET", "/api/test/items/a", newCI, nil), 401)
 	must(e.call(t, "GET", "/api/admin/tenants/acme", op, nil), 404)
-	for key := range allStored(t, e.backend) {
+	for key := range servertest.AllBlobs(t, e.backend) {
 		if strings.HasPrefix(key, "users/acme/") {
 			t.Fatalf("left behind: %s", key)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
+	"github.com/vire-dev/vire/internal/servertest"
 )
 
 // TestAuthFailures sends every refused request over HTTP to the real
@@ -103,7 +104,7 @@ func TestAuthFailures(t *testing.T) {
 // another server, so this one has never heard of it.
 func foreignKey(t *testing.T) string {
 	t.Helper()
-	st, err := store.New(store.Options{Backend: fileBackend(t, t.TempDir())})
+	st, err := store.New(store.Options{Backend: servertest.FileBackend(t, t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,7 @@ func TestPersonalMode(t *testing.T) {
 		t.Fatalf("personal audit: %+v %v", rep, err)
 	}
 	// The personal layout keeps the audit log at the top level.
-	if blobs := allStored(t, e.backend); len(blobs) == 0 {
+	if blobs := servertest.AllBlobs(t, e.backend); len(blobs) == 0 {
 		t.Fatal("nothing stored")
 	} else {
 		for k := range blobs {
@@ -305,7 +306,7 @@ func TestAuditRecords(t *testing.T) {
 	// The key (and its secret part) appear in no blob and no log line;
 	// nor does anything from the query string or the body.
 	secret := k.Key[len(tenant.KeyPrefix)+13:]
-	for name, data := range allStored(t, e.backend) {
+	for name, data := range servertest.AllBlobs(t, e.backend) {
 		for _, s := range []string{k.Key, secret, "hunter2", "first?"} {
 			if strings.Contains(string(data), s) {
 				t.Fatalf("blob %s holds %q", name, s)

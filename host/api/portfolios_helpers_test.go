@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,14 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vire-dev/vire/backends/file"
-	"github.com/vire-dev/vire/host/crypt"
 	"github.com/vire-dev/vire/host/documents"
 	"github.com/vire-dev/vire/host/pluginhost"
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
-	"github.com/vire-dev/vire/plugins/keys/env"
-	"github.com/vire-dev/vire/sdk"
+	"github.com/vire-dev/vire/internal/servertest"
 )
 
 // idleRuntime is a server with no plugins: ready, nothing to list (as an
@@ -43,33 +38,7 @@ type testServer struct {
 // encrypted through the env key provider.
 func encryptedStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	b := file.New(nil)
-	if err := sdk.Configure(ctx, b, sdk.ConfigValue{"root": dir, "fsync": false}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	kp := env.New(nil)
-	if err := sdk.Configure(ctx, kp, sdk.ConfigValue{"master_key": base64.StdEncoding.EncodeToString(key)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kp.Close() })
-	layout := store.Layout{}
-	e, err := crypt.New(crypt.Options{Provider: kp, ProviderID: "env", Keyrings: store.NewKeyrings(b, layout)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	s, err := store.New(store.Options{Backend: b, Layout: layout, Sealer: e})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !s.Encrypted() {
-		t.Fatal("the store is not encrypted")
-	}
-	return s
+	return servertest.EncryptedStore(t, store.Options{Backend: servertest.FileBackend(t, dir)})
 }
 
 // Test principals: a tenant and the scopes of its key.

@@ -14,6 +14,8 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/vire-dev/vire/host/tenant"
+	"github.com/vire-dev/vire/internal/mcptest"
+	"github.com/vire-dev/vire/internal/servertest"
 )
 
 // listBody lists tools in the 2025-11-25 protocol, within a session;
@@ -136,17 +138,17 @@ func TestTenantIsolation(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	alice := e.connect(t, "alice", "")
 	bob := e.connect(t, "bob", "2025-11-25")
-	ok(t, "strategy_update", call(t, alice, "strategy_update", map[string]any{"portfolio": "SMSF", "notes": "alice's secret plan"}))
-	ok(t, "plan_add_item", call(t, alice, "plan_add_item", map[string]any{"portfolio": "SMSF", "action": "buy", "ticker": "BHP.AU", "target_price": 30}))
-	ok(t, "watchlist_upsert", call(t, alice, "watchlist_upsert", map[string]any{"portfolio": "SMSF", "ticker": "CBA.AU"}))
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, alice, "strategy_update", map[string]any{"portfolio": "SMSF", "notes": "alice's secret plan"}))
+	mcptest.OK(t, "plan_add_item", mcptest.Call(t, alice, "plan_add_item", map[string]any{"portfolio": "SMSF", "action": "buy", "ticker": "BHP.AU", "target_price": 30}))
+	mcptest.OK(t, "watchlist_upsert", mcptest.Call(t, alice, "watchlist_upsert", map[string]any{"portfolio": "SMSF", "ticker": "CBA.AU"}))
 
 	for _, tool := range []string{"strategy_get", "plan_get", "watchlist_get", "strategy_history", "plan_history", "watchlist_history"} {
-		msg := failed(t, tool, call(t, bob, tool, map[string]any{"portfolio": "SMSF"}), "has no")
+		msg := mcptest.Failed(t, tool, mcptest.Call(t, bob, tool, map[string]any{"portfolio": "SMSF"}), "has no")
 		if strings.Contains(msg, "alice") {
 			t.Fatalf("%s: %s", tool, msg)
 		}
 	}
-	failed(t, "strategy_restore", call(t, bob, "strategy_restore", map[string]any{"portfolio": "SMSF", "version": 1}), "has no strategy")
+	mcptest.Failed(t, "strategy_restore", mcptest.Call(t, bob, "strategy_restore", map[string]any{"portfolio": "SMSF", "version": 1}), "has no strategy")
 	if _, err := readResource(bob, ResourceURI("SMSF", "strategy")); err == nil || !strings.Contains(err.Error(), "has no strategy yet") {
 		t.Fatalf("bob reads alice's strategy resource: %v", err)
 	}
@@ -159,13 +161,13 @@ func TestTenantIsolation(t *testing.T) {
 	}
 
 	// Bob's own portfolio of the same name is his alone.
-	ok(t, "strategy_update", call(t, bob, "strategy_update", map[string]any{"portfolio": "SMSF", "notes": "bob's"}))
-	want(t, ok(t, "strategy_get", call(t, alice, "strategy_get", map[string]any{"portfolio": "SMSF"})), "alice's secret plan", "strategy", "notes")
-	want(t, ok(t, "strategy_get", call(t, bob, "strategy_get", map[string]any{"portfolio": "SMSF"})), "bob's", "strategy", "notes")
-	want(t, ok(t, "strategy_history", call(t, bob, "strategy_history", map[string]any{"portfolio": "SMSF"})), 1, "current_version")
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, bob, "strategy_update", map[string]any{"portfolio": "SMSF", "notes": "bob's"}))
+	want(t, mcptest.OK(t, "strategy_get", mcptest.Call(t, alice, "strategy_get", map[string]any{"portfolio": "SMSF"})), "alice's secret plan", "strategy", "notes")
+	want(t, mcptest.OK(t, "strategy_get", mcptest.Call(t, bob, "strategy_get", map[string]any{"portfolio": "SMSF"})), "bob's", "strategy", "notes")
+	want(t, mcptest.OK(t, "strategy_history", mcptest.Call(t, bob, "strategy_history", map[string]any{"portfolio": "SMSF"})), 1, "current_version")
 
 	// Every document is encrypted at rest: no plaintext in the backend.
-	for key, data := range allStored(t, e) {
+	for key, data := range servertest.AllBlobs(t, e.backend) {
 		if strings.Contains(string(data), "secret plan") {
 			t.Fatalf("%s holds plaintext", key)
 		}
@@ -274,8 +276,8 @@ func TestAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ok(t, "strategy_update", call(t, c, "strategy_update", map[string]any{"portfolio": "A", "notes": "x"}))
-	ok(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "A"}))
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, c, "strategy_update", map[string]any{"portfolio": "A", "notes": "x"}))
+	mcptest.OK(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "A"}))
 	if err := e.audit.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -294,8 +296,8 @@ func TestAudited(t *testing.T) {
 func TestPersonal(t *testing.T) {
 	e := newEnv(t, envConfig{personal: true})
 	c := e.connect(t, "", "")
-	ok(t, "strategy_update", call(t, c, "strategy_update", map[string]any{"portfolio": "Mine", "notes": "personal"}))
-	want(t, ok(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": "Mine"})), "personal", "strategy", "notes")
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, c, "strategy_update", map[string]any{"portfolio": "Mine", "notes": "personal"}))
+	want(t, mcptest.OK(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": "Mine"})), "personal", "strategy", "notes")
 
 	req, _ := http.NewRequest(http.MethodPost, e.url+EndpointPath, strings.NewReader(listBody))
 	req.Host = "rebound.evil.example"

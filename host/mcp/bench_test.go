@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vire-dev/vire/internal/mcptest"
 )
 
 // BenchmarkToolCall measures one tool call over HTTP through the whole
@@ -17,7 +19,7 @@ func BenchmarkToolCall(b *testing.B) {
 	for _, version := range protocols {
 		b.Run(version, func(b *testing.B) {
 			c := e.connect(b, "alice", version)
-			ok(b, "strategy_update", call(b, c, "strategy_update", map[string]any{"portfolio": "Bench", "notes": "n"}))
+			mcptest.OK(b, "strategy_update", mcptest.Call(b, c, "strategy_update", map[string]any{"portfolio": "Bench", "notes": "n"}))
 			req := mcpgo.CallToolRequest{}
 			req.Params.Name = "strategy_get"
 			req.Params.Arguments = map[string]any{"portfolio": "Bench"}
@@ -36,7 +38,7 @@ func BenchmarkToolCall(b *testing.B) {
 func BenchmarkRESTGet(b *testing.B) {
 	e := newEnv(b, envConfig{noMarket: true})
 	c := e.connect(b, "alice", "")
-	ok(b, "strategy_update", call(b, c, "strategy_update", map[string]any{"portfolio": "Bench", "notes": "n"}))
+	mcptest.OK(b, "strategy_update", mcptest.Call(b, c, "strategy_update", map[string]any{"portfolio": "Bench", "notes": "n"}))
 	req, _ := http.NewRequest(http.MethodGet, e.url+"/api/portfolios/Bench/strategy", nil)
 	req.Header.Set("Authorization", "Bearer "+e.keys["alice"])
 	b.ResetTimer()

@@ -3,6 +3,8 @@ package mcp
 import (
 	"strings"
 	"testing"
+
+	"github.com/vire-dev/vire/internal/mcptest"
 )
 
 // TestToolErrors checks that failures come back as tool errors (isError)
@@ -11,12 +13,12 @@ func TestToolErrors(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	c := e.connect(t, "alice", "")
 	p := "Errors"
-	ok(t, "strategy_update", call(t, c, "strategy_update", map[string]any{"portfolio": p, "risk_appetite": "balanced"}))
-	item := ok(t, "plan_add_item", call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "buy", "ticker": "WES.AU", "target_price": 50}))
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, c, "strategy_update", map[string]any{"portfolio": p, "risk_appetite": "balanced"}))
+	item := mcptest.OK(t, "plan_add_item", mcptest.Call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "buy", "ticker": "WES.AU", "target_price": 50}))
 	itemID := get(item, "item", "id").(string)
-	ok(t, "plan_update_item", call(t, c, "plan_update_item", map[string]any{"portfolio": p, "item_id": itemID, "status": "completed"}))
-	ok(t, "strategy_update", call(t, c, "strategy_update", map[string]any{"portfolio": "Deleted", "notes": "short-lived"}))
-	ok(t, "strategy_delete", call(t, c, "strategy_delete", map[string]any{"portfolio": "Deleted"}))
+	mcptest.OK(t, "plan_update_item", mcptest.Call(t, c, "plan_update_item", map[string]any{"portfolio": p, "item_id": itemID, "status": "completed"}))
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, c, "strategy_update", map[string]any{"portfolio": "Deleted", "notes": "short-lived"}))
+	mcptest.OK(t, "strategy_delete", mcptest.Call(t, c, "strategy_delete", map[string]any{"portfolio": "Deleted"}))
 
 	for _, tc := range []struct {
 		name  string
@@ -68,19 +70,19 @@ func TestToolErrors(t *testing.T) {
 			[]string{"argument tickers"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			failed(t, tc.tool, call(t, c, tc.tool, tc.args), tc.parts...)
+			mcptest.Failed(t, tc.tool, mcptest.Call(t, c, tc.tool, tc.args), tc.parts...)
 		})
 	}
 
 	// The refused writes changed nothing.
-	out := ok(t, "strategy_get", call(t, c, "strategy_get", map[string]any{"portfolio": p}))
+	out := mcptest.OK(t, "strategy_get", mcptest.Call(t, c, "strategy_get", map[string]any{"portfolio": p}))
 	want(t, out, 1, "version")
 	want(t, out, "balanced", "strategy", "risk_appetite")
 
 	// A duplicate of an open item names the item to change instead.
-	second := ok(t, "plan_add_item", call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "buy", "ticker": "WES.AU", "target_price": 50}))
+	second := mcptest.OK(t, "plan_add_item", mcptest.Call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "buy", "ticker": "WES.AU", "target_price": 50}))
 	id := get(second, "item", "id").(string)
-	failed(t, "plan_add_item", call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "buy", "ticker": "wes.au", "target_price": 50}),
+	mcptest.Failed(t, "plan_add_item", mcptest.Call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "buy", "ticker": "wes.au", "target_price": 50}),
 		id, "change that item with plan_update_item instead of adding another")
 }
 
@@ -89,11 +91,11 @@ func TestToolErrors(t *testing.T) {
 func TestScopes(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	rw := e.connect(t, "alice", "")
-	ok(t, "strategy_update", call(t, rw, "strategy_update", map[string]any{"portfolio": "P", "notes": "n"}))
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, rw, "strategy_update", map[string]any{"portfolio": "P", "notes": "n"}))
 
 	ro := e.connect(t, "alice-ro", "")
-	ok(t, "strategy_get", call(t, ro, "strategy_get", map[string]any{"portfolio": "P"}))
-	ok(t, "market_search", call(t, ro, "market_search", map[string]any{"query": "BHP"}))
+	mcptest.OK(t, "strategy_get", mcptest.Call(t, ro, "strategy_get", map[string]any{"portfolio": "P"}))
+	mcptest.OK(t, "market_search", mcptest.Call(t, ro, "market_search", map[string]any{"query": "BHP"}))
 	for _, tc := range []struct {
 		tool string
 		args map[string]any
@@ -103,18 +105,18 @@ func TestScopes(t *testing.T) {
 		{"strategy_restore", map[string]any{"portfolio": "P", "version": 1}},
 		{"watchlist_upsert", map[string]any{"portfolio": "P", "ticker": "BHP.AU"}},
 	} {
-		failed(t, tc.tool, call(t, ro, tc.tool, tc.args), `lacks the "write" scope`, "the "+tc.tool+" tool")
+		mcptest.Failed(t, tc.tool, mcptest.Call(t, ro, tc.tool, tc.args), `lacks the "write" scope`, "the "+tc.tool+" tool")
 	}
 
 	wo := e.connect(t, "alice-wo", "")
-	failed(t, "strategy_get", call(t, wo, "strategy_get", map[string]any{"portfolio": "P"}), `lacks the "read" scope`)
+	mcptest.Failed(t, "strategy_get", mcptest.Call(t, wo, "strategy_get", map[string]any{"portfolio": "P"}), `lacks the "read" scope`)
 	if _, err := readResource(wo, ResourceURI("P", "strategy")); err == nil || !strings.Contains(err.Error(), `lacks the "read" scope`) {
 		t.Fatalf("resource read without the read scope: %v", err)
 	}
 	if _, err := getPrompt(wo, "P"); err == nil || !strings.Contains(err.Error(), `lacks the "read" scope`) {
 		t.Fatalf("prompt without the read scope: %v", err)
 	}
-	ok(t, "strategy_update", call(t, wo, "strategy_update", map[string]any{"portfolio": "P", "notes": "by the writer"}))
-	out := ok(t, "strategy_get", call(t, rw, "strategy_get", map[string]any{"portfolio": "P"}))
+	mcptest.OK(t, "strategy_update", mcptest.Call(t, wo, "strategy_update", map[string]any{"portfolio": "P", "notes": "by the writer"}))
+	out := mcptest.OK(t, "strategy_get", mcptest.Call(t, rw, "strategy_get", map[string]any{"portfolio": "P"}))
 	want(t, out, "by the writer", "strategy", "notes")
 }

@@ -1,16 +1,11 @@
 package mcp
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -18,15 +13,13 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/vire-dev/vire/backends/file"
 	"github.com/vire-dev/vire/host/api"
-	"github.com/vire-dev/vire/host/crypt"
 	"github.com/vire-dev/vire/host/documents"
 	"github.com/vire-dev/vire/host/market"
 	"github.com/vire-dev/vire/host/pluginhost"
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
-	"github.com/vire-dev/vire/plugins/keys/env"
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/plugins/sources/sample"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -36,24 +29,6 @@ type noPlugins struct{}
 
 func (noPlugins) Ready(context.Context) error   { return nil }
 func (noPlugins) Statuses() []pluginhost.Status { return []pluginhost.Status{} }
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is one vire-server as it runs: the real REST router with /mcp
 // mounted, behind the real access layer, over a real store on the file
@@ -67,7 +42,7 @@ type testEnv struct {
 	audit   *tenant.AuditLog
 	docs    *documents.Service
 	mcp     *Server
-	logs    *syncBuffer
+	logs    *servertest.SyncBuffer
 	// keys maps a test principal's name to its API key.
 	keys map[string]string
 }
@@ -94,34 +69,11 @@ var principals = map[string]struct {
 func newEnv(t testing.TB, c envConfig) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &testEnv{logs: &syncBuffer{}, keys: map[string]string{}}
+	e := &testEnv{logs: &servertest.SyncBuffer{}, keys: map[string]string{}}
 	log := hclog.New(&hclog.LoggerOptions{Output: e.logs, Level: hclog.Debug})
 
-	b := file.New(nil)
-	if err := sdk.Configure(ctx, b, sdk.ConfigValue{"root": t.TempDir(), "fsync": false}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	e.backend = b
-	master := make([]byte, 32)
-	rand.Read(master)
-	kp := env.New(nil)
-	if err := sdk.Configure(ctx, kp, sdk.ConfigValue{"master_key": base64.StdEncoding.EncodeToString(master)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kp.Close() })
-	layout := store.Layout{Personal: c.personal}
-	sealer, err := crypt.New(crypt.Options{Provider: kp, ProviderID: "env", Keyrings: store.NewKeyrings(b, layout)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sealer.Close() })
-	if e.store, err = store.New(store.Options{Backend: b, Layout: layout, Sealer: sealer, Logger: log}); err != nil {
-		t.Fatal(err)
-	}
-	if !e.store.Encrypted() {
-		t.Fatal("the store is not encrypted")
-	}
+	e.backend = servertest.FileBackend(t, t.TempDir())
+	e.store = servertest.EncryptedStore(t, store.Options{Backend: e.backend, Layout: store.Layout{Personal: c.personal}, Logger: log})
 
 	e.docs = documents.New(e.store, documents.Options{Logger: log})
 	o := Options{Documents: e.docs, Logger: log, Version: "test", Personal: c.personal, AllowedOrigins: c.origins}
@@ -136,6 +88,7 @@ func newEnv(t testing.TB, c envConfig) *testEnv {
 		}
 		o.Market = m
 	}
+	var err error
 	if e.mcp, err = New(o); err != nil {
 		t.Fatal(err)
 	}
@@ -220,59 +173,6 @@ func (e *testEnv) dial(who, version string, opts ...transport.StreamableHTTPCOpt
 	return c, nil
 }
 
-// call calls a tool and returns its result, failing the test on a
-// protocol error (a tool error is a result).
-func call(t testing.TB, c *client.Client, name string, args map[string]any) *mcpgo.CallToolResult {
-	t.Helper()
-	req := mcpgo.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	res, err := c.CallTool(context.Background(), req)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return res
-}
-
-// text is the text content of a result.
-func text(r *mcpgo.CallToolResult) string {
-	var parts []string
-	for _, c := range r.Content {
-		if tc, ok := mcpgo.AsTextContent(c); ok {
-			parts = append(parts, tc.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
-// ok asserts that a call succeeded and decodes its JSON.
-func ok(t testing.TB, name string, r *mcpgo.CallToolResult) map[string]any {
-	t.Helper()
-	if r.IsError {
-		t.Fatalf("%s failed: %s", name, text(r))
-	}
-	var out map[string]any
-	if err := json.Unmarshal([]byte(text(r)), &out); err != nil {
-		t.Fatalf("%s: text is not a JSON object: %v\n%s", name, err, text(r))
-	}
-	return out
-}
-
-// failed asserts that a call was a tool error whose text holds every part.
-func failed(t testing.TB, name string, r *mcpgo.CallToolResult, parts ...string) string {
-	t.Helper()
-	if !r.IsError {
-		t.Fatalf("%s succeeded, want a tool error: %s", name, text(r))
-	}
-	msg := text(r)
-	for _, p := range parts {
-		if !strings.Contains(msg, p) {
-			t.Fatalf("%s: error %q lacks %q", name, msg, p)
-		}
-	}
-	return msg
-}
-
 // post sends one raw JSON-RPC message to /mcp.
 func (e *testEnv) post(t testing.TB, key string, body string, hdr ...string) (*http.Response, string) {
 	t.Helper()
@@ -295,29 +195,4 @@ func (e *testEnv) post(t testing.TB, key string, body string, hdr ...string) (*h
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return resp, string(raw)
-}
-
-// allStored returns every blob of the backend, key → bytes.
-func allStored(t testing.TB, e *testEnv) map[string][]byte {
-	t.Helper()
-	ctx := context.Background()
-	out := map[string][]byte{}
-	cursor := ""
-	for {
-		p, err := e.backend.List(ctx, sdk.ListOptions{Cursor: cursor})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range p.Items {
-			data, _, err := e.backend.Get(ctx, it.Key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[it.Key] = data
-		}
-		if p.NextCursor == "" {
-			return out
-		}
-		cursor = p.NextCursor
-	}
 }

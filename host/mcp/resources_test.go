@@ -9,6 +9,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vire-dev/vire/internal/mcptest"
 )
 
 func readResource(c *client.Client, uri string) (string, error) {
@@ -57,8 +59,8 @@ func TestResources(t *testing.T) {
 			}
 
 			p := "My SMSF " + version // a name that needs escaping in a URI
-			ok(t, "strategy_update", call(t, c, "strategy_update", map[string]any{"portfolio": p, "excluded_sectors": []string{"Tobacco"}}))
-			ok(t, "plan_add_item", call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "review", "ticker": "CSL.AU", "target_date": "2031-06-30"}))
+			mcptest.OK(t, "strategy_update", mcptest.Call(t, c, "strategy_update", map[string]any{"portfolio": p, "excluded_sectors": []string{"Tobacco"}}))
+			mcptest.OK(t, "plan_add_item", mcptest.Call(t, c, "plan_add_item", map[string]any{"portfolio": p, "action": "review", "ticker": "CSL.AU", "target_date": "2031-06-30"}))
 			text, err := readResource(c, ResourceURI(p, "strategy"))
 			if err != nil {
 				t.Fatal(err)

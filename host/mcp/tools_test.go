@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vire-dev/vire/internal/mcptest"
 )
 
 // The protocol revisions the endpoint serves: the stateless 2026-07-28
@@ -293,13 +295,13 @@ func TestEveryTool(t *testing.T) {
 				if s.tool == "plan_update_item" || s.tool == "plan_remove_item" {
 					s.args["item_id"] = itemID
 				}
-				r := call(t, c, s.tool, s.args)
+				r := mcptest.Call(t, c, s.tool, s.args)
 				called[s.tool] = true
 				if s.fails != "" {
-					failed(t, s.tool, r, s.fails)
+					mcptest.Failed(t, s.tool, r, s.fails)
 					continue
 				}
-				out := ok(t, s.tool, r)
+				out := mcptest.OK(t, s.tool, r)
 				if r.StructuredContent == nil {
 					t.Fatalf("step %d %s: no structured content", i, s.tool)
 				}

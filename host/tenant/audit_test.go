@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vire-dev/vire/host/store"
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -59,7 +60,7 @@ func verifyOK(t *testing.T, st *store.Store, tenant string, records uint64) Veri
 func TestAuditChain(t *testing.T) {
 	for _, sealed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("sealed=%v", sealed), func(t *testing.T) {
-			st := newStore(t, openFile(t, t.TempDir()), sealed)
+			st := newStore(t, servertest.FileBackend(t, t.TempDir()), sealed)
 			l := newAudit(t, st, AuditOptions{FlushInterval: 5 * time.Millisecond, MaxSegment: 50})
 			appendN(t, l, "alice", 520)
 			rep := verifyOK(t, st, "alice", 520)
@@ -79,7 +80,7 @@ func TestAuditChain(t *testing.T) {
 // to one tenant at once; the chain is whole and holds every record.
 func TestAuditTwoInstances(t *testing.T) {
 	dir := t.TempDir()
-	st1, st2 := newStore(t, openFile(t, dir), true), newStore(t, openFile(t, dir), true)
+	st1, st2 := newStore(t, servertest.FileBackend(t, dir), true), newStore(t, servertest.FileBackend(t, dir), true)
 	logs := []*AuditLog{
 		newAudit(t, st1, AuditOptions{FlushInterval: time.Millisecond, MaxSegment: 7}),
 		newAudit(t, st2, AuditOptions{FlushInterval: time.Millisecond, MaxSegment: 7}),
@@ -204,7 +205,7 @@ func TestAuditDetectsTampering(t *testing.T) {
 		}, 4, -1, "does not belong"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := openFile(t, t.TempDir())
+			b := servertest.FileBackend(t, t.TempDir())
 			st := newStore(t, b, false)
 			l := newAudit(t, st, AuditOptions{FlushInterval: time.Hour, MaxSegment: perSeg})
 			appendN(t, l, "alice", perSeg*segs)
@@ -223,7 +224,7 @@ func TestAuditDetectsTampering(t *testing.T) {
 		})
 	}
 	t.Run("sealed byte flipped", func(t *testing.T) {
-		b := openFile(t, t.TempDir())
+		b := servertest.FileBackend(t, t.TempDir())
 		st := newStore(t, b, true)
 		l := newAudit(t, st, AuditOptions{FlushInterval: time.Hour, MaxSegment: perSeg})
 		appendN(t, l, "alice", perSeg*segs)
@@ -244,7 +245,7 @@ func TestAuditDetectsTampering(t *testing.T) {
 }
 
 func TestAuditSynchronous(t *testing.T) {
-	st := newStore(t, openFile(t, t.TempDir()), true)
+	st := newStore(t, servertest.FileBackend(t, t.TempDir()), true)
 	l := newAudit(t, st, AuditOptions{FlushInterval: -1})
 	var wg sync.WaitGroup
 	for i := range 20 {
@@ -283,7 +284,7 @@ func (f *failingPuts) Put(ctx context.Context, key string, data []byte, o sdk.Pu
 // Admit refuses new requests beyond MaxPending; once storage is back every
 // record is written.
 func TestAuditOutageLosesNothing(t *testing.T) {
-	b := &failingPuts{BlobStore: openFile(t, t.TempDir())}
+	b := &failingPuts{BlobStore: servertest.FileBackend(t, t.TempDir())}
 	st := newStore(t, b, false)
 	l := newAudit(t, st, AuditOptions{FlushInterval: time.Millisecond, MaxSegment: 5, MaxPending: 30})
 	ctx := context.Background()
@@ -326,7 +327,7 @@ func TestAuditOutageLosesNothing(t *testing.T) {
 }
 
 func TestAuditDropsRecordsOfDeletedTenants(t *testing.T) {
-	st := newStore(t, openFile(t, t.TempDir()), false)
+	st := newStore(t, servertest.FileBackend(t, t.TempDir()), false)
 	l := newAudit(t, st, AuditOptions{FlushInterval: time.Hour, Active: func(_ context.Context, tenant string) (bool, error) {
 		return tenant != "gone", nil
 	}})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/vire-dev/vire/internal/servertest"
 )
 
 // BenchmarkAuthenticate: one key lookup and one tenant lookup over the file
@@ -37,7 +39,7 @@ func BenchmarkParseKey(b *testing.B) {
 
 // BenchmarkAuditAppend: records queued and written in segments of 256.
 func BenchmarkAuditAppend(b *testing.B) {
-	st := newStore(b, openFile(b, b.TempDir()), true)
+	st := newStore(b, servertest.FileBackend(b, b.TempDir()), true)
 	l, err := NewAuditLog(AuditOptions{Store: st, FlushInterval: 10 * time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
@@ -55,7 +57,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 
 // BenchmarkAuditAppendSync: each Append waits for its segment.
 func BenchmarkAuditAppendSync(b *testing.B) {
-	st := newStore(b, openFile(b, b.TempDir()), true)
+	st := newStore(b, servertest.FileBackend(b, b.TempDir()), true)
 	l, err := NewAuditLog(AuditOptions{Store: st, FlushInterval: -1})
 	if err != nil {
 		b.Fatal(err)

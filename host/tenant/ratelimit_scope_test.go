@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -38,7 +39,7 @@ var scopeLimiters = []struct {
 		return NewLocalLimiter(l, now)
 	}},
 	{"shared", func(t *testing.T, l Limits, now func() time.Time) (Limiter, error) {
-		return NewSharedLimiter(openFile(t, t.TempDir()), l, SharedOptions{Now: now})
+		return NewSharedLimiter(servertest.FileBackend(t, t.TempDir()), l, SharedOptions{Now: now})
 	}},
 }
 
@@ -146,7 +147,7 @@ func TestLimitsRejected(t *testing.T) {
 			if errors.Is(err, sdk.ErrInvalidArgument) != tt.invalid {
 				t.Fatalf("error %v: invalid argument = %v, want %v", err, !tt.invalid, tt.invalid)
 			}
-			if _, err := NewSharedLimiter(openFile(t, t.TempDir()), tt.limits, SharedOptions{}); err == nil {
+			if _, err := NewSharedLimiter(servertest.FileBackend(t, t.TempDir()), tt.limits, SharedOptions{}); err == nil {
 				t.Fatal("the shared limiter accepted")
 			}
 		})
@@ -202,7 +203,7 @@ func TestSharedScopeBudget(t *testing.T) {
 				t.Fatalf("reads: %d allowed, %d denied; want the whole default budget of 10", a, d)
 			}
 			var names []string
-			for k := range allBlobs(t, b1) {
+			for k := range servertest.AllBlobs(t, b1) {
 				names = append(names, k)
 			}
 			slices.Sort(names)

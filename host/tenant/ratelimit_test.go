@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/vire-dev/vire/backends/redis"
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -66,7 +67,7 @@ var sharedBackends = []struct {
 }{
 	{"file", func(t *testing.T) (sdk.BlobStore, sdk.BlobStore) {
 		dir := t.TempDir()
-		return openFile(t, dir), openFile(t, dir)
+		return servertest.FileBackend(t, dir), servertest.FileBackend(t, dir)
 	}},
 	{"redis", func(t *testing.T) (sdk.BlobStore, sdk.BlobStore) {
 		addr := testsvc.Redis(t)
@@ -155,7 +156,7 @@ func TestSharedLimiterOneBudget(t *testing.T) {
 // TestSharedLimiterFallsBack: when the shared store fails, the limiter
 // keeps limiting in-process.
 func TestSharedLimiterFallsBack(t *testing.T) {
-	b := openFile(t, t.TempDir())
+	b := servertest.FileBackend(t, t.TempDir())
 	clk := newClock()
 	l, err := NewSharedLimiter(b, Limits{Default: Rate{PerMinute: 60, Burst: 2}}, SharedOptions{Now: clk.Now})
 	if err != nil {
@@ -187,7 +188,7 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 }
 
 func BenchmarkSharedLimiterFile(b *testing.B) {
-	s := openFile(b, b.TempDir())
+	s := servertest.FileBackend(b, b.TempDir())
 	l, err := NewSharedLimiter(s, Limits{Default: Rate{PerMinute: 1 << 30, Burst: 1 << 20}}, SharedOptions{})
 	if err != nil {
 		b.Fatal(err)

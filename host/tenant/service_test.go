@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vire-dev/vire/host/store"
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/sdk"
 )
 
@@ -89,7 +90,7 @@ func TestTenantLifecycle(t *testing.T) {
 }
 
 func TestPersonalStoreHasNoRegistry(t *testing.T) {
-	st, err := store.New(store.Options{Backend: openFile(t, t.TempDir()), Layout: store.Layout{Personal: true}})
+	st, err := store.New(store.Options{Backend: servertest.FileBackend(t, t.TempDir()), Layout: store.Layout{Personal: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestAuthenticate(t *testing.T) {
 // TestMalformedKeysNeverReachStorage: a closed backend fails every call, so
 // a malformed key refused as malformed proves no storage lookup happened.
 func TestMalformedKeysNeverReachStorage(t *testing.T) {
-	b := openFile(t, t.TempDir())
+	b := servertest.FileBackend(t, t.TempDir())
 	s, err := New(Options{Store: newStore(t, b, false)})
 	if err != nil {
 		t.Fatal(err)
@@ -329,11 +330,11 @@ func TestLastUsedIsWrittenAtMostOncePerInterval(t *testing.T) {
 func TestInstancesShareRecords(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s1, err := New(Options{Store: newStore(t, openFile(t, dir), true)})
+	s1, err := New(Options{Store: newStore(t, servertest.FileBackend(t, dir), true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := New(Options{Store: newStore(t, openFile(t, dir), true)})
+	s2, err := New(Options{Store: newStore(t, servertest.FileBackend(t, dir), true)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +393,7 @@ func TestDeleteTenant(t *testing.T) {
 	if rep.Keys != 1 || rep.Blobs < 2 { // the document and the keyring at least
 		t.Fatalf("report %+v", rep)
 	}
-	for key := range allBlobs(t, b) {
+	for key := range servertest.AllBlobs(t, b) {
 		if strings.Contains(key, "/alice/") || strings.HasSuffix(key, "/alice") || strings.Contains(key, k.Info.ID) {
 			t.Errorf("left behind: %s", key)
 		}
@@ -462,7 +463,7 @@ func TestSecretsAreNeverStored(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, secret, _ := ParseKey(key)
-		for name, data := range allBlobs(t, b) {
+		for name, data := range servertest.AllBlobs(t, b) {
 			if strings.Contains(string(data), secret) || strings.Contains(name, secret) {
 				t.Fatalf("the secret is stored in %s", name)
 			}
