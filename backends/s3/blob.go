@@ -312,7 +312,7 @@ func (s *Store) precheck(ctx context.Context, c *config, obj object, cond condit
 // readMeta turns an object's headers into sdk.Meta, reporting a tombstone
 // or another key's overflow object as absent.
 func readMeta(key string, size *int64, etag *string, mod *time.Time, ctype *string, md map[string]string) (sdk.Meta, error) {
-	if isTombstoneHead(aws.ToString(etag), md) {
+	if md[metaTombstone] != "" {
 		return sdk.Meta{}, fmt.Errorf("s3: %w", sdk.ErrNotFound)
 	}
 	if v, ok := md[metaKey]; ok {
@@ -335,11 +335,14 @@ func readMeta(key string, size *int64, etag *string, mod *time.Time, ctype *stri
 
 func (s *Store) stat(ctx context.Context, c *config, key string) (sdk.Meta, error) {
 	name, _ := c.codec.Name(key)
-	out, err := c.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(name)})
+	h, err := c.look(ctx, name)
 	if err != nil {
 		return sdk.Meta{}, fmt.Errorf("s3: stat: %w", classify(err))
 	}
-	return readMeta(key, out.ContentLength, out.ETag, out.LastModified, out.ContentType, out.Metadata)
+	if h.tombstone() {
+		return sdk.Meta{}, fmt.Errorf("s3: %w", sdk.ErrNotFound)
+	}
+	return readMeta(key, &h.size, h.etag, h.mod, h.ctype, h.md)
 }
 
 // Stat returns a blob's metadata.
@@ -397,15 +400,16 @@ func (s *Store) Delete(ctx context.Context, key string, o sdk.DeleteOptions) err
 		}
 		return nil
 	}
-	// Replace exactly the version asked for by a tombstone: S3 lets one
+	// Replace exactly the version asked for by a fresh tombstone (its nonce
+	// gives it an ETag no other object has): S3 lets one
 	// conditional PutObject win, where conditional deletes of a missing
 	// object all succeed. The tombstone stays: removing it would need a
 	// conditional DeleteObject, which some servers (versitygw) evaluate
 	// apart from the unlink, so a create that had just replaced the
 	// tombstone could be deleted. The next write of the key replaces it.
 	_, err = c.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(c.bucket), Key: aws.String(name), Body: strings.NewReader(tombstoneBody),
-		ContentLength: aws.Int64(int64(len(tombstoneBody))), ContentType: aws.String("text/plain"),
+		Bucket: aws.String(c.bucket), Key: aws.String(name), Body: strings.NewReader(newTombstone()),
+		ContentLength: aws.Int64(int64(tombstoneSize)), ContentType: aws.String("text/plain"),
 		Metadata: map[string]string{metaTombstone: "1"}, IfMatch: aws.String(quote(o.IfMatch)),
 	}, noRetry)
 	if err != nil {

@@ -46,36 +46,32 @@ func (l lister) ListNames(ctx context.Context, prefix, startAfter string, limit 
 	return objs, aws.ToBool(out.IsTruncated), nil
 }
 
-// Resolve needs a HEAD for an overflow name (its key is in the metadata)
-// and for an object of exactly a tombstone's size (it may be one); every
-// other object is what its name says.
+// Resolve reads an overflow name (its key is in the metadata) and an
+// object of exactly a tombstone's size (it may be one); every other object
+// is what its name says.
 func (l lister) Resolve(ctx context.Context, o objname.Object, p objname.Parsed) (string, sdk.Meta, bool, error) {
-	maybeTombstone := o.Meta.Size == int64(len(tombstoneBody))
-	if maybeTombstone && o.Meta.ETag == tombstoneMD5 {
-		return "", sdk.Meta{}, false, nil
-	}
-	if !p.Overflow && !maybeTombstone {
+	if !p.Overflow && !maybeTombstone(o.Meta.Size) {
 		return p.Key, o.Meta, true, nil
 	}
-	h, err := l.c.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(l.c.bucket), Key: aws.String(o.Name)})
+	h, err := l.c.look(ctx, o.Name)
 	if err != nil {
 		if isNotFound(err) {
 			return "", sdk.Meta{}, false, nil // deleted since it was listed
 		}
 		return "", sdk.Meta{}, false, fmt.Errorf("s3: list: %w", classify(err))
 	}
-	if isTombstoneHead(aws.ToString(h.ETag), h.Metadata) {
+	if h.tombstone() {
 		return "", sdk.Meta{}, false, nil
 	}
 	key := p.Key
 	if p.Overflow {
-		k, err := objname.ParseMetaValue(h.Metadata[metaKey])
+		k, err := objname.ParseMetaValue(h.md[metaKey])
 		if name, _ := l.c.codec.Name(k); err != nil || name != o.Name {
 			return "", sdk.Meta{}, false, nil // not written by this store
 		}
 		key = k
 	}
-	m, err := readMeta(key, h.ContentLength, h.ETag, h.LastModified, h.ContentType, h.Metadata)
+	m, err := readMeta(key, &h.size, h.etag, h.mod, h.ctype, h.md)
 	if err != nil {
 		return "", sdk.Meta{}, false, nil
 	}

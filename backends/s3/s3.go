@@ -12,8 +12,11 @@
 // DeleteObject cannot tell "deleted" from "already gone" (both are 204), so
 // a conditional delete replaces the blob with a tombstone through a
 // conditional PutObject instead (only one of several racing deleters can do
-// that). Readers treat a tombstone as absent, listings skip it, and a create
-// (If-None-Match) that meets one replaces it conditionally.
+// that). Every tombstone's content carries a random nonce, so its ETag is
+// its own: an If-Match on it can replace that tombstone only. Readers treat
+// a tombstone as absent, listings skip it, and a create (If-None-Match) that
+// meets one replaces it conditionally, with an If-Match on an ETag it has
+// proven to be that tombstone's (tombstone.go).
 package s3
 
 import (
@@ -49,7 +52,6 @@ const (
 	metaKey                   = "vire-key"       // full key of an overflow name
 	metaTombstone             = "vire-tombstone" // marks a tombstone
 	metaNoType                = "vire-no-type"   // the writer gave no content type
-	tombstoneBody             = "vire tombstone: this key is deleted (see Vire's docs/backends.md)\n"
 	conditionalCreateAttempts = 5
 )
 

@@ -158,7 +158,7 @@ func TestLingeringTombstone(t *testing.T) {
 	c, _ := s.cur.Get()
 	name, _ := c.codec.Name("gone")
 	if _, err := g.raw().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(g.bucket), Key: aws.String(name),
-		Body: strings.NewReader(tombstoneBody), Metadata: map[string]string{metaTombstone: "1"}}); err != nil {
+		Body: strings.NewReader(newTombstone()), Metadata: map[string]string{metaTombstone: "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Get(ctx, "gone"); !errors.Is(err, sdk.ErrNotFound) {
@@ -174,7 +174,7 @@ func TestLingeringTombstone(t *testing.T) {
 		t.Errorf("List: %v, %v", page.Items, err)
 	}
 	// A real blob of the tombstone's size is listed.
-	if _, err := s.Put(ctx, "same-size", []byte(strings.Repeat("s", len(tombstoneBody))), sdk.PutOptions{}); err != nil {
+	if _, err := s.Put(ctx, "same-size", []byte(strings.Repeat("s", tombstoneSize)), sdk.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if page, err := s.List(ctx, sdk.ListOptions{}); err != nil || len(page.Items) != 1 || page.Items[0].Key != "same-size" {
@@ -256,7 +256,7 @@ func TestConditionalDeleteLeavesTombstone(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := g.raw().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(g.bucket), Key: aws.String("cd/k!")})
-	if err != nil || h.Metadata[metaTombstone] == "" || aws.ToInt64(h.ContentLength) != int64(len(tombstoneBody)) {
+	if err != nil || h.Metadata[metaTombstone] == "" || aws.ToInt64(h.ContentLength) != int64(tombstoneSize) {
 		t.Fatalf("after a conditional delete the object is %v, %v; want a tombstone", h, err)
 	}
 	if _, err := s.Put(ctx, "k", []byte("v2"), sdk.PutOptions{IfMatch: m.ETag}); !errors.Is(err, sdk.ErrPrecondition) {
@@ -281,9 +281,9 @@ func TestTombstoneBytesAreReservedAndScreened(t *testing.T) {
 	s := open(t, g, nil)
 	ctx := t.Context()
 	for _, err := range []error{
-		func() error { _, err := s.Put(ctx, "k", []byte(tombstoneBody), sdk.PutOptions{}); return err }(),
+		func() error { _, err := s.Put(ctx, "k", []byte(newTombstone()), sdk.PutOptions{}); return err }(),
 		func() error {
-			_, err := s.PutReader(ctx, "k", strings.NewReader(tombstoneBody), -1, sdk.PutOptions{})
+			_, err := s.PutReader(ctx, "k", strings.NewReader(newTombstone()), -1, sdk.PutOptions{})
 			return err
 		}(),
 	} {
@@ -296,17 +296,17 @@ func TestTombstoneBytesAreReservedAndScreened(t *testing.T) {
 	c, _ := s.cur.Get()
 	name, _ := c.codec.Name("torn")
 	if _, err := g.raw().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(g.bucket), Key: aws.String(name),
-		Body: strings.NewReader(tombstoneBody)}); err != nil {
+		Body: strings.NewReader(newTombstone())}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Get(ctx, "torn"); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("Get: %v, want ErrNotFound", err)
 	}
 	if _, err := s.Stat(ctx, "torn"); !errors.Is(err, sdk.ErrNotFound) {
-		t.Errorf("Stat (MD5 ETag of a tombstone): %v, want ErrNotFound", err)
+		t.Errorf("Stat (tombstone content without its marker): %v, want ErrNotFound", err)
 	}
 	// A blob of a tombstone's size that is no tombstone reads normally.
-	other := strings.Repeat("x", len(tombstoneBody))
+	other := strings.Repeat("x", tombstoneSize)
 	if _, err := s.Put(ctx, "same-size", []byte(other), sdk.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
