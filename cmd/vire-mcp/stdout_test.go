@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vire-dev/vire/internal/servertest"
 	"github.com/vire-dev/vire/internal/testbuild"
 )
 
@@ -37,7 +38,8 @@ func TestStdoutOnlyJSONRPC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var stdout, stderr bytes.Buffer
+			// Polled while the process writes: a buffer safe for both.
+			var stdout, stderr servertest.SyncBuffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -81,7 +83,7 @@ func TestStdoutOnlyJSONRPC(t *testing.T) {
 			}
 
 			ids := map[float64]bool{}
-			sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
+			sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 			sc.Buffer(make([]byte, 1<<20), 16<<20)
 			for sc.Scan() {
 				var m struct {
