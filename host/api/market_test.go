@@ -18,6 +18,7 @@ import (
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
 	"github.com/vire-dev/vire/internal/fakeeodhd"
+	"github.com/vire-dev/vire/internal/tenanttest"
 	"github.com/vire-dev/vire/plugins/sources/eodhd"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -59,26 +60,12 @@ func newMarketEnv(t testing.TB, sourceKey string) *marketEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{dir: dir, keys: map[string]string{}, keyIDs: map[string]string{}}
-	for name, p := range map[string]struct {
-		tenant string
-		scopes []tenant.Scope
-	}{
-		"alice-ro": {"alice", []tenant.Scope{tenant.ScopeRead}},
-		"bob":      {"bob", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
-		"writer":   {"bob", []tenant.Scope{tenant.ScopeWrite}},
-	} {
-		if _, err := ts.GetTenant(ctx, p.tenant); err != nil {
-			if _, err := ts.CreateTenant(ctx, p.tenant, p.tenant); err != nil {
-				t.Fatal(err)
-			}
-		}
-		nk, err := ts.CreateKey(ctx, p.tenant, tenant.KeySpec{Name: name, Scopes: p.scopes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.keys[name], s.keyIDs[name] = nk.Key, nk.Info.ID
-	}
+	s := &testServer{dir: dir}
+	s.issueKeys(t, ts, map[string]tenanttest.Principal{
+		"alice-ro": {Tenant: "alice", Scopes: []tenant.Scope{tenant.ScopeRead}},
+		"bob":      {Tenant: "bob", Scopes: []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+		"writer":   {Tenant: "bob", Scopes: []tenant.Scope{tenant.ScopeWrite}},
+	})
 	s.start(t, Options{Market: svc}, AccessOptions{Auth: ts}, ts)
 	return &marketEnv{testServer: s, fake: fake}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
 	"github.com/vire-dev/vire/internal/servertest"
+	"github.com/vire-dev/vire/internal/tenanttest"
 )
 
 // idleRuntime is a server with no plugins: ready, nothing to list (as an
@@ -42,43 +43,37 @@ func encryptedStore(t testing.TB, dir string) *store.Store {
 }
 
 // Test principals: a tenant and the scopes of its key.
-var testPrincipals = map[string]struct {
-	tenant string
-	scopes []tenant.Scope
-}{
-	"alice":    {"alice", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
-	"alice-ro": {"alice", []tenant.Scope{tenant.ScopeRead}},
-	"bob":      {"bob", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+var testPrincipals = map[string]tenanttest.Principal{
+	"alice":    {Tenant: "alice", Scopes: []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+	"alice-ro": {Tenant: "alice", Scopes: []tenant.Scope{tenant.ScopeRead}},
+	"bob":      {Tenant: "bob", Scopes: []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
 	// alice's administrator, for the admin routes' documentation test.
-	"alice-admin": {"alice", tenant.AllScopes},
+	"alice-admin": {Tenant: "alice", Scopes: tenant.AllScopes},
 }
 
 // newTestServer serves the documents of a fresh encrypted store, with API
 // keys for the test principals issued by the tenant service.
 func newTestServer(t testing.TB) *testServer {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
 	st := encryptedStore(t, dir)
 	ts, err := tenant.New(tenant.Options{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{dir: dir, keys: map[string]string{}, keyIDs: map[string]string{}}
-	for name, p := range testPrincipals {
-		if _, err := ts.GetTenant(ctx, p.tenant); err != nil {
-			if _, err := ts.CreateTenant(ctx, p.tenant, p.tenant); err != nil {
-				t.Fatal(err)
-			}
-		}
-		nk, err := ts.CreateKey(ctx, p.tenant, tenant.KeySpec{Name: name, Scopes: p.scopes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.keys[name], s.keyIDs[name] = nk.Key, nk.Info.ID
-	}
+	s := &testServer{dir: dir}
+	s.issueKeys(t, ts, testPrincipals)
 	s.start(t, Options{Documents: documents.New(st, documents.Options{})}, AccessOptions{Auth: ts}, ts)
 	return s
+}
+
+// issueKeys gives each principal an API key issued by ts.
+func (s *testServer) issueKeys(t testing.TB, ts *tenant.Service, principals map[string]tenanttest.Principal) {
+	t.Helper()
+	s.keys, s.keyIDs = map[string]string{}, map[string]string{}
+	for name, k := range tenanttest.Keys(t, ts, principals) {
+		s.keys[name], s.keyIDs[name] = k.Key, k.Info.ID
+	}
 }
 
 // start serves NewRouter(o) behind Protect(ao), or unprotected when ao is

@@ -20,6 +20,7 @@ import (
 	"github.com/vire-dev/vire/host/store"
 	"github.com/vire-dev/vire/host/tenant"
 	"github.com/vire-dev/vire/internal/servertest"
+	"github.com/vire-dev/vire/internal/tenanttest"
 	"github.com/vire-dev/vire/plugins/sources/sample"
 	"github.com/vire-dev/vire/sdk"
 )
@@ -56,14 +57,11 @@ type envConfig struct {
 }
 
 // Test principals: a tenant and the scopes of its key.
-var principals = map[string]struct {
-	tenant string
-	scopes []tenant.Scope
-}{
-	"alice":    {"alice", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
-	"alice-ro": {"alice", []tenant.Scope{tenant.ScopeRead}},
-	"alice-wo": {"alice", []tenant.Scope{tenant.ScopeWrite}},
-	"bob":      {"bob", []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+var principals = map[string]tenanttest.Principal{
+	"alice":    {Tenant: "alice", Scopes: []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
+	"alice-ro": {Tenant: "alice", Scopes: []tenant.Scope{tenant.ScopeRead}},
+	"alice-wo": {Tenant: "alice", Scopes: []tenant.Scope{tenant.ScopeWrite}},
+	"bob":      {Tenant: "bob", Scopes: []tenant.Scope{tenant.ScopeRead, tenant.ScopeWrite}},
 }
 
 func newEnv(t testing.TB, c envConfig) *testEnv {
@@ -106,16 +104,7 @@ func newEnv(t testing.TB, c envConfig) *testEnv {
 		}
 		access.Auth, ao.Active = e.tenants, e.tenants.Active
 		api.MountAdmin(router, e.tenants, log)
-		for name, p := range principals {
-			if _, err := e.tenants.GetTenant(ctx, p.tenant); err != nil {
-				if _, err := e.tenants.CreateTenant(ctx, p.tenant, p.tenant); err != nil {
-					t.Fatal(err)
-				}
-			}
-			k, err := e.tenants.CreateKey(ctx, p.tenant, tenant.KeySpec{Name: name, Scopes: p.scopes})
-			if err != nil {
-				t.Fatal(err)
-			}
+		for name, k := range tenanttest.Keys(t, e.tenants, principals) {
 			e.keys[name] = k.Key
 		}
 	}
