@@ -11,6 +11,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"io"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -100,6 +102,26 @@ func AllBlobs(t testing.TB, b sdk.BlobStore) map[string][]byte {
 		}
 		cursor = p.NextCursor
 	}
+}
+
+// Send sends req with key as its bearer token (none when empty) and hdr as
+// name, value pairs set last, and returns the response with its body read.
+// A body cut short is returned as far as it came: callers assert on that.
+func Send(t testing.TB, req *http.Request, key string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp, raw
 }
 
 // Clock is a settable time source, safe for concurrent use.
