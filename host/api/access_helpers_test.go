@@ -95,7 +95,9 @@ func newAccessEnv(t testing.TB, c accessConfig) *accessEnv {
 		if c.shared {
 			o.Limiter, err = tenant.NewSharedLimiter(e.backend, limits, tenant.SharedOptions{Logger: log})
 		} else {
-			o.Limiter, err = tenant.NewLocalLimiter(limits, nil)
+			// The test's clock, not real time: at 600 a minute a slow machine
+			// would otherwise refill a read budget mid-test.
+			o.Limiter, err = tenant.NewLocalLimiter(limits, e.clock.Now)
 		}
 		if err != nil {
 			t.Fatal(err)
