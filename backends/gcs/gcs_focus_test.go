@@ -11,8 +11,8 @@ import (
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/option"
 
-	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/backends/internal/objname"
+	"github.com/vire-dev/vire/internal/backendtest"
 	"github.com/vire-dev/vire/sdk"
 )
 

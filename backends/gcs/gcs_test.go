@@ -5,7 +5,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/vire-dev/vire/backends/internal/backendtest"
+	"github.com/vire-dev/vire/internal/backendtest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
 	"github.com/vire-dev/vire/sdk/plugintest"

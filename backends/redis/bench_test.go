@@ -3,7 +3,7 @@ package redis
 import (
 	"testing"
 
-	"github.com/vire-dev/vire/backends/internal/backendtest"
+	"github.com/vire-dev/vire/internal/backendtest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
 )

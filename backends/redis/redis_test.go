@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/vire-dev/vire/backends/internal/backendtest"
+	"github.com/vire-dev/vire/internal/backendtest"
 	"github.com/vire-dev/vire/internal/testsvc"
 	"github.com/vire-dev/vire/sdk"
 	"github.com/vire-dev/vire/sdk/plugintest"

@@ -3,7 +3,7 @@ package s3
 import (
 	"testing"
 
-	"github.com/vire-dev/vire/backends/internal/backendtest"
+	"github.com/vire-dev/vire/internal/backendtest"
 )
 
 // BenchmarkPutGet measures one Put and one Get of a blob against the real

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/vire-dev/vire/backends/internal/backendtest"
 	"github.com/vire-dev/vire/backends/internal/objname"
+	"github.com/vire-dev/vire/internal/backendtest"
 	"github.com/vire-dev/vire/sdk"
 )
 
