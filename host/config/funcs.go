@@ -92,18 +92,27 @@ func (ev *evaluator) functions(allowEnv bool) map[string]function.Function {
 	return fs
 }
 
+// resolve makes a path argument absolute against the configuration's
+// directory; the argument is the function's first.
+func (ev *evaluator) resolve(p string) (string, error) {
+	if p == "" {
+		return "", function.NewArgErrorf(0, "the path must not be empty")
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(ev.dir, p)
+	}
+	return p, nil
+}
+
 func (ev *evaluator) fileFunc() function.Function {
 	return function.New(&function.Spec{
 		Description: "Reads a UTF-8 text file; a relative path is resolved against the configuration's directory.",
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			p := args[0].AsString()
-			if p == "" {
-				return cty.NilVal, function.NewArgErrorf(0, "the path must not be empty")
-			}
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(ev.dir, p)
+			p, err := ev.resolve(args[0].AsString())
+			if err != nil {
+				return cty.NilVal, err
 			}
 			src, err := readLimited(p)
 			if err != nil {
@@ -126,12 +135,9 @@ func (ev *evaluator) abspathFunc() function.Function {
 		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			p := args[0].AsString()
-			if p == "" {
-				return cty.NilVal, function.NewArgErrorf(0, "the path must not be empty")
-			}
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(ev.dir, p)
+			p, err := ev.resolve(args[0].AsString())
+			if err != nil {
+				return cty.NilVal, err
 			}
 			return cty.StringVal(filepath.Clean(p)), nil
 		},
