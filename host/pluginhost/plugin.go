@@ -246,8 +246,12 @@ func (p *Plugin) healthLoop(every time.Duration) {
 		err := p.Health(ctx)
 		cancel()
 		p.mu.Lock()
-		if err != nil && p.state == StateRunning {
+		switch {
+		case err != nil && p.state == StateRunning:
 			p.lastErr = err.Error()
+		case err == nil:
+			// A plugin that answers again is reported healthy again.
+			p.lastErr = ""
 		}
 		p.mu.Unlock()
 	}
