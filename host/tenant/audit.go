@@ -135,7 +135,12 @@ type AuditLog struct {
 
 	stop     chan struct{}
 	ticker   sync.WaitGroup
-	flushes  sync.WaitGroup
+	// inflight counts running flushes and idle is closed when it drops to
+	// zero (both guarded by mu). A WaitGroup would not do: the ticker starts
+	// flushes while Flush waits, and a WaitGroup may not grow from zero
+	// during a Wait.
+	inflight int
+	idle     chan struct{}
 	failures atomic.Uint64
 	written  atomic.Uint64
 }
@@ -268,14 +273,24 @@ func (l *AuditLog) startFlushLocked(c *chain) {
 		return
 	}
 	c.flushing = true
-	l.flushes.Add(1)
+	if l.inflight == 0 {
+		l.idle = make(chan struct{})
+	}
+	l.inflight++
 	go l.flush(c)
 }
 
 // flush writes c's pending records, a segment at a time, until none are
 // left or a write fails.
 func (l *AuditLog) flush(c *chain) {
-	defer l.flushes.Done()
+	defer func() {
+		l.mu.Lock()
+		l.inflight--
+		if l.inflight == 0 {
+			close(l.idle)
+		}
+		l.mu.Unlock()
+	}()
 	for {
 		l.mu.Lock()
 		n := min(len(c.pending), l.o.MaxSegment)
@@ -422,12 +437,11 @@ func (l *AuditLog) Flush(ctx context.Context) error {
 				l.startFlushLocked(c)
 			}
 		}
+		done := l.idle
 		l.mu.Unlock()
 		if pending == 0 {
 			return nil
 		}
-		done := make(chan struct{})
-		go func() { l.flushes.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-ctx.Done():

@@ -208,7 +208,22 @@ func TestAuditDetectsTampering(t *testing.T) {
 			b := servertest.FileBackend(t, t.TempDir())
 			st := newStore(t, b, false)
 			l := newAudit(t, st, AuditOptions{FlushInterval: time.Hour, MaxSegment: perSeg})
-			appendN(t, l, "alice", perSeg*segs)
+			// One flush per segment's worth of records, so every segment is
+			// full: a flush that found a few more records queued behind a
+			// full segment would write them as a short extra segment.
+			for i := range perSeg * segs {
+				if err := l.Append(ctx, "alice", rec(i)); err != nil {
+					t.Fatal(err)
+				}
+				if (i+1)%perSeg == 0 {
+					if err := l.Flush(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
 			verifyOK(t, st, "alice", perSeg*segs)
 			tc.tamper(t, st, b)
 			rep, err := Verify(ctx, st, "alice")
