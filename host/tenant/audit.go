@@ -133,8 +133,8 @@ type AuditLog struct {
 	chains map[string]*chain
 	closed bool
 
-	stop     chan struct{}
-	ticker   sync.WaitGroup
+	stop   chan struct{}
+	ticker sync.WaitGroup
 	// inflight counts running flushes and idle is closed when it drops to
 	// zero (both guarded by mu). A WaitGroup would not do: the ticker starts
 	// flushes while Flush waits, and a WaitGroup may not grow from zero
